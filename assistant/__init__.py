@@ -1,0 +1,1 @@
+"""kasuhara: consultation assistant for customer harassment, grounded in Tokyo's common manual."""
