@@ -1,0 +1,105 @@
+"""Chunks: structured blocks -> Chunk objects with provenance and stable ids.
+
+A chunk is one viewpoint, one bullet or one paragraph (long paragraphs are cut at sentence ends).
+Its `text` is the verbatim quote; `embedding_text` prefixes the headings for retrieval only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import Counter
+from dataclasses import asdict, dataclass
+from typing import Iterable
+
+from ingest.structure import Block, StructuredPage
+
+MAX_CHUNK_CHARS = 400
+_SENTENCE = re.compile(r".+?(?:[。！？!?]|$)", re.S)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    id: str
+    document: str
+    document_title: str
+    chapter: str
+    page_title: str
+    section_path: tuple[str, ...]
+    page: int | None
+    source_url: str
+    source_file: str
+    kind: str
+    start: int
+    end: int
+    text: str
+
+    @property
+    def section(self) -> str:
+        """Human-readable location: chapter › page title › section."""
+        return " › ".join(p for p in (self.chapter, *self.section_path) if p)
+
+    @property
+    def embedding_text(self) -> str:
+        return f"{' > '.join(self.section_path)}\n{self.text}" if self.section_path else self.text
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["section_path"] = list(self.section_path)
+        data["section"] = self.section
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Chunk":
+        fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        fields["section_path"] = tuple(fields["section_path"])
+        return cls(**fields)
+
+
+def make_chunks(pages: Iterable[StructuredPage]) -> list[Chunk]:
+    chunks: list[Chunk] = []
+    seen: Counter[str] = Counter()
+    for page in pages:
+        for block in page.blocks:
+            for start, end in _pieces(block):
+                chunk = _chunk(page, block, start, end, seen)
+                chunks.append(chunk)
+    return chunks
+
+
+def _pieces(block: Block) -> list[tuple[int, int]]:
+    """Spans (in page text) of the block, cut at sentence ends when it is too long to quote whole."""
+    if len(block.text) <= MAX_CHUNK_CHARS:
+        return [(block.start, block.end)]
+    pieces: list[tuple[int, int]] = []
+    piece_start = 0
+    for sentence in _SENTENCE.finditer(block.text):
+        if sentence.end() - piece_start > MAX_CHUNK_CHARS and sentence.start() > piece_start:
+            pieces.append((piece_start, sentence.start()))
+            piece_start = sentence.start()
+    pieces.append((piece_start, len(block.text)))
+    return [(block.start + a, block.start + b) for a, b in pieces]
+
+
+def _chunk(page: StructuredPage, block: Block, start: int, end: int, seen: Counter[str]) -> Chunk:
+    raw = page.clean.raw
+    text = page.text[start:end]
+    key = json.dumps([raw.document.id, raw.page, block.section_path, text], ensure_ascii=False)
+    seen[key] += 1  # identical text twice in one section still gets two distinct, stable ids
+    digest = hashlib.sha256(f"{key}#{seen[key]}".encode()).hexdigest()[:16]
+    return Chunk(
+        id=digest,
+        document=raw.document.id,
+        document_title=raw.document.title,
+        chapter=raw.document.chapter_of(raw.page),
+        page_title=page.title,
+        section_path=block.section_path,
+        page=raw.page,
+        source_url=raw.source_url,
+        source_file=raw.source.name,
+        kind=block.kind,
+        start=start,
+        end=end,
+        text=text,
+    )

@@ -1,0 +1,276 @@
+"""Index: chunks -> Chroma (dense, our embeddings, cosine) + bm25s (fugashi tokens) + a manifest.
+
+Layout under `data_dir/index/`:
+    builds/<build_id>/manifest.json   written last: a build without it is incomplete
+    builds/<build_id>/chunks.jsonl    the chunks, in BM25 row order
+    builds/<build_id>/bm25/           bm25s index
+    builds/<build_id>/chroma/         Chroma PersistentClient (when no Chroma URL is configured)
+    CURRENT                           {"build": "<build_id>"}, replaced atomically when a build completes
+
+So a failed or killed build never touches the index being served; the swap is one os.replace.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable
+from urllib.parse import urlparse
+
+import bm25s
+import chromadb
+import numpy as np
+from chromadb.config import Settings as ChromaSettings
+from tqdm import tqdm
+
+from assistant.embeddings import VectorEmbeddings, embedder_name
+from assistant.settings import Settings
+from ingest.chunks import Chunk
+from ingest.errors import EmbedderMismatchError, IndexMissingError
+from ingest.tokens import TOKENIZER_NAME, Tokenizer
+
+INDEX_FORMAT = 1
+_NO_INDEX = "索引がまだありません。`kasuhara ingest` でマニュアルを取り込んでください。"
+_KEEP_BUILDS = 2  # the one serving and the one before it (a running server may still read it)
+
+
+@dataclass(frozen=True)
+class IndexManifest:
+    build_id: str
+    build_key: str
+    corpus_hash: str
+    embedder: str
+    tokenizer: str
+    chunk_count: int
+    files: list[str]
+    pages: int
+    built_at: str
+    seconds: float
+    chroma_url: str | None
+    collection: str
+    format: int = INDEX_FORMAT
+
+    @classmethod
+    def read(cls, path: Path) -> "IndexManifest":
+        return cls(**json.loads(path.read_text(encoding="utf-8")))
+
+
+@dataclass(frozen=True)
+class BuildInput:
+    files: list[Path]
+    pages: int
+    chunks: list[Chunk]
+    corpus_hash: str
+
+
+def chroma_client(settings: Settings, persist_dir: Path | None) -> chromadb.ClientAPI:
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        return chromadb.HttpClient(
+            host=url.hostname or "127.0.0.1",
+            port=url.port or 8000,
+            ssl=url.scheme == "https",
+            settings=chroma_settings,
+        )
+    assert persist_dir is not None
+    return chromadb.PersistentClient(path=str(persist_dir), settings=chroma_settings)
+
+
+def build_key(corpus_hash: str, embedder: str, tokenizer: str) -> str:
+    return hashlib.sha256(f"{INDEX_FORMAT}|{corpus_hash}|{embedder}|{tokenizer}".encode()).hexdigest()
+
+
+class IndexStore:
+    """Where builds live and which one is current."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.builds = root / "builds"
+        self.pointer = root / "CURRENT"
+
+    def current_id(self) -> str | None:
+        try:
+            return json.loads(self.pointer.read_text(encoding="utf-8"))["build"]
+        except FileNotFoundError:
+            return None
+
+    def current_manifest(self) -> IndexManifest | None:
+        build = self.current_id()
+        if build is None:
+            return None
+        return IndexManifest.read(self.builds / build / "manifest.json")
+
+    def current_chunks(self) -> list[Chunk]:
+        build = self.current_id()
+        if build is None:
+            raise IndexMissingError(_NO_INDEX)
+        return _read_chunks(self.builds / build / "chunks.jsonl")
+
+    def swap_to(self, build_id: str) -> None:
+        tmp = self.pointer.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"build": build_id}), encoding="utf-8")
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.pointer)
+
+    def prune(self, settings: Settings) -> None:
+        """Remove incomplete builds and all but the newest complete ones."""
+        current = self.current_id()
+        complete, incomplete = [], []
+        for build in sorted(self.builds.glob("*")):
+            (complete if (build / "manifest.json").exists() else incomplete).append(build)
+        keep = {b.name for b in complete[-_KEEP_BUILDS:]} | {current}
+        for build in incomplete + [b for b in complete if b.name not in keep]:
+            _drop_remote_collection(settings, build)
+            shutil.rmtree(build, ignore_errors=True)
+
+
+def _drop_remote_collection(settings: Settings, build: Path) -> None:
+    manifest = build / "manifest.json"
+    if not settings.chroma_url or not manifest.exists():
+        return
+    info = IndexManifest.read(manifest)
+    if info.chroma_url:
+        client = chroma_client(settings, None)
+        if info.collection in {c.name for c in client.list_collections()}:
+            client.delete_collection(info.collection)
+
+
+def write_build(
+    settings: Settings,
+    build_input: BuildInput,
+    embeddings: VectorEmbeddings,
+    tokenizer: Tokenizer,
+    progress: bool = True,
+) -> IndexManifest:
+    """Write a complete build aside, then swap CURRENT to it."""
+    started = time.perf_counter()
+    store = IndexStore(settings.index_dir)
+    build_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f") + "-" + build_input.corpus_hash[:8]
+    build_dir = store.builds / build_id
+    build_dir.mkdir(parents=True)
+    chunks = build_input.chunks
+
+    _write_chunks(build_dir / "chunks.jsonl", chunks)
+    _write_bm25(build_dir / "bm25", [tokenizer(c.text) for c in chunks])
+    vectors = _embed(embeddings, chunks, settings.embedding_batch_size, progress)
+    collection = f"kasuhara-{build_id}".lower()
+    _write_chroma(settings, build_dir / "chroma", collection, chunks, vectors)
+
+    manifest = IndexManifest(
+        build_id=build_id,
+        build_key=build_key(build_input.corpus_hash, embeddings.name, TOKENIZER_NAME),
+        corpus_hash=build_input.corpus_hash,
+        embedder=embeddings.name,
+        tokenizer=TOKENIZER_NAME,
+        chunk_count=len(chunks),
+        files=[p.name for p in build_input.files],
+        pages=build_input.pages,
+        built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        seconds=round(time.perf_counter() - started, 3),
+        chroma_url=settings.chroma_url,
+        collection=collection,
+    )
+    (build_dir / "manifest.json").write_text(
+        json.dumps(asdict(manifest), ensure_ascii=False, indent=2), encoding="utf-8"
+    )
+    store.swap_to(build_id)
+    store.prune(settings)
+    return manifest
+
+
+def _write_chunks(path: Path, chunks: Iterable[Chunk]) -> None:
+    with path.open("w", encoding="utf-8") as fh:
+        for chunk in chunks:
+            fh.write(json.dumps(chunk.to_json(), ensure_ascii=False) + "\n")
+
+
+def _write_bm25(path: Path, corpus_tokens: list[list[str]]) -> None:
+    retriever = bm25s.BM25()  # Lucene IDF: never zero or negative, even for a term in half the chunks
+    retriever.index(corpus_tokens, show_progress=False)
+    retriever.save(str(path))
+
+
+def _embed(embeddings: VectorEmbeddings, chunks: list[Chunk], batch: int, progress: bool) -> np.ndarray:
+    texts = [c.embedding_text for c in chunks]
+    parts = []
+    with tqdm(total=len(texts), desc="埋め込み", unit="件", disable=not progress) as bar:
+        for start in range(0, len(texts), batch):
+            parts.append(embeddings.embed_passages(texts[start:start + batch]))
+            bar.update(len(parts[-1]))
+    return np.vstack(parts) if parts else np.zeros((0, 1), dtype=np.float32)
+
+
+def _write_chroma(
+    settings: Settings, persist_dir: Path, name: str, chunks: list[Chunk], vectors: np.ndarray
+) -> None:
+    client = chroma_client(settings, persist_dir)
+    # embedding_function=None: Chroma must never embed (its default model would be downloaded).
+    collection = client.create_collection(
+        name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+    )
+    batch = 1000
+    for start in range(0, len(chunks), batch):
+        part = chunks[start:start + batch]
+        collection.add(
+            ids=[c.id for c in part],
+            embeddings=vectors[start:start + batch],
+            metadatas=[{"row": start + i, "page": c.page or 0} for i, c in enumerate(part)],
+        )
+
+
+class IndexReader:
+    """Read side of one complete build: chunks, BM25 scores, dense neighbours."""
+
+    def __init__(self, settings: Settings, expected_embedder: str | None = None) -> None:
+        store = IndexStore(settings.index_dir)
+        manifest = store.current_manifest()
+        if manifest is None:
+            raise IndexMissingError(_NO_INDEX)
+        expected = expected_embedder or embedder_name(settings)
+        if manifest.embedder != expected:
+            raise EmbedderMismatchError(
+                f"索引は埋め込みモデル「{manifest.embedder}」で作成されていますが、設定は「{expected}」です。"
+                " `kasuhara ingest --force` で索引を作り直してください。"
+            )
+        self.manifest = manifest
+        build_dir = store.builds / manifest.build_id
+        self.chunks = _read_chunks(build_dir / "chunks.jsonl")
+        self.by_id = {c.id: c for c in self.chunks}
+        self._bm25 = bm25s.BM25.load(str(build_dir / "bm25"))
+        client = chroma_client(settings, build_dir / "chroma")
+        self._collection = client.get_collection(manifest.collection, embedding_function=None)
+
+    @property
+    def version(self) -> str:
+        return self.manifest.build_id
+
+    def bm25_scores(self, tokens: list[str]) -> np.ndarray:
+        if not tokens or not self.chunks:
+            return np.zeros(len(self.chunks), dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
+
+    def dense_search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """(row, cosine similarity) of the k nearest chunks."""
+        k = min(k, len(self.chunks))
+        if k == 0:
+            return []
+        result = self._collection.query(
+            query_embeddings=[vector.tolist()], n_results=k, include=["metadatas", "distances"]
+        )
+        return [
+            (int(meta["row"]), 1.0 - float(distance))
+            for meta, distance in zip(result["metadatas"][0], result["distances"][0])
+        ]
+
+
+def _read_chunks(path: Path) -> list[Chunk]:
+    with path.open(encoding="utf-8") as fh:
+        return [Chunk.from_json(json.loads(line)) for line in fh if line.strip()]

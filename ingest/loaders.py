@@ -1,0 +1,148 @@
+"""Load: source files -> RawPage objects (original lines, printed page number, provenance).
+
+Supported: the page-text export of a document site (the shipped seed), PDF (pypdf, page by page),
+plain text and Markdown in UTF-8 or Shift_JIS/CP932/EUC-JP.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from charset_normalizer import from_bytes
+from pypdf import PdfReader
+from pypdf.errors import PdfReadError
+
+from ingest.errors import SourceError
+from ingest.manifest import CorpusManifest, Document, Layout
+
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".pdf")
+_JAPANESE_ENCODINGS = ["cp932", "shift_jis", "euc_jp", "iso2022_jp", "utf_16"]
+_EXPORT_MARKERS = ("プレーンテキスト", "出典情報 |")
+_EXPORT_PAGE = re.compile(r"\((?P<page>[0-9]+) ページ\)\s*$")
+_EXPORT_FIELD = re.compile(r"^(?P<key>公開元URL|出典情報) \| (?P<value>.+?) \|?\s*$")
+
+
+@dataclass(frozen=True)
+class RawPage:
+    source: Path
+    document: Document
+    layout: Layout
+    page: int | None
+    lines: tuple[str, ...]
+    source_url: str
+    source_title: str
+
+
+def discover_sources(corpus_dir: Path, paths: list[Path] | None = None) -> list[Path]:
+    """The files to ingest: named paths, or every supported file under corpus_dir/manual."""
+    if paths:
+        for path in paths:
+            _check_source(path)
+        return sorted({p.resolve() for p in paths})
+    manual = corpus_dir / "manual"
+    found = [p for p in sorted(manual.rglob("*")) if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES]
+    return [p.resolve() for p in found]
+
+
+def _check_source(path: Path) -> None:
+    if not path.exists():
+        raise SourceError(f"ファイルが見つかりません: {path}")
+    if not path.is_file():
+        raise SourceError(f"ファイルではありません: {path}(ファイルのパスを指定してください)")
+    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        raise SourceError(
+            f"対応していない形式です: {path.name}。対応形式は {', '.join(SUPPORTED_SUFFIXES)} です。"
+        )
+
+
+def load_pages(path: Path, manifest: CorpusManifest, corpus_dir: Path) -> list[RawPage]:
+    _check_source(path)
+    document = manifest.document_for(path, corpus_dir)
+    layout = manifest.layout_for(document)
+    if path.suffix.lower() == ".pdf":
+        return _load_pdf(path, document, layout)
+    text = decode_text(path.read_bytes(), path)
+    if all(marker in text for marker in _EXPORT_MARKERS):
+        return [_load_export_page(path, text, document, layout)]
+    return _load_plain(path, text, document, layout)
+
+
+def decode_text(data: bytes, path: Path) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    best = from_bytes(data, cp_isolation=_JAPANESE_ENCODINGS).best()
+    if best is None or best.chaos > 0.3:
+        raise SourceError(
+            f"文字コードを判別できません: {path.name}。UTF-8 または Shift_JIS で保存し直してください。"
+        )
+    return str(best)
+
+
+def _load_export_page(path: Path, text: str, document: Document, layout: Layout) -> RawPage:
+    lines = text.splitlines()
+    fields = {m["key"]: m["value"] for m in map(_EXPORT_FIELD.match, lines) if m}
+    page_match = next((m for m in map(_EXPORT_PAGE.search, lines[:5]) if m), None)
+    return RawPage(
+        source=path,
+        document=document,
+        layout=layout,
+        page=int(page_match["page"]) if page_match else None,
+        lines=tuple(lines),
+        source_url=fields.get("公開元URL", document.source_url),
+        source_title=fields.get("出典情報", document.title),
+    )
+
+
+def _load_plain(path: Path, text: str, document: Document, layout: Layout) -> list[RawPage]:
+    """Plain text and Markdown: form feeds separate pages; otherwise the file is one page."""
+    parts = text.split("\f")
+    pages = []
+    for number, part in enumerate(parts, start=1):
+        if part.strip():
+            page = number if len(parts) > 1 else None
+            pages.append(_page(path, document, layout, page, part.splitlines()))
+    return pages
+
+
+def _load_pdf(path: Path, document: Document, layout: Layout) -> list[RawPage]:
+    try:
+        reader = PdfReader(path)
+        texts = [page.extract_text() or "" for page in reader.pages]
+    except (PdfReadError, OSError, ValueError) as exc:
+        raise SourceError(f"PDF を読み込めません: {path.name}({exc})。ファイルが壊れていないか確認してください。") from exc
+    if not any(t.strip() for t in texts):
+        raise SourceError(
+            f"PDF にテキスト層がありません: {path.name}。スキャン画像の PDF です。OCR でテキスト化してから追加してください。"
+        )
+    pages = []
+    for index, text in enumerate(texts, start=1):
+        lines = text.splitlines()
+        printed = _printed_page_number(lines, layout)
+        pages.append(_page(path, document, layout, printed or index + document.pdf_page_offset, lines))
+    return pages
+
+
+def _printed_page_number(lines: list[str], layout: Layout) -> int | None:
+    """The last line that holds only a number is the printed page number (footer)."""
+    for line in reversed(lines):
+        normalised = unicodedata.normalize("NFKC", line).strip()
+        if normalised and layout.matches("page_number", normalised):
+            return int(normalised)
+    return None
+
+
+def _page(path: Path, document: Document, layout: Layout, page: int | None, lines: list[str]) -> RawPage:
+    return RawPage(
+        source=path,
+        document=document,
+        layout=layout,
+        page=page,
+        lines=tuple(lines),
+        source_url=document.source_url,
+        source_title=document.title,
+    )

@@ -1,0 +1,95 @@
+"""The whole ingest: load -> clean -> structure -> chunks -> tokens -> index, with a summary.
+
+Every source is read and checked before anything is written, so bad input never touches the index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from assistant.embeddings import embedder_name, get_embeddings
+from assistant.settings import Settings
+from ingest.chunks import Chunk, make_chunks
+from ingest.cleaning import clean_page
+from ingest.errors import EmptyCorpusError
+from ingest.index import BuildInput, IndexManifest, IndexStore, build_key, write_build
+from ingest.loaders import discover_sources, load_pages
+from ingest.manifest import load_manifest
+from ingest.structure import structure_page
+from ingest.tokens import TOKENIZER_NAME, get_tokenizer
+
+
+@dataclass(frozen=True)
+class IngestSummary:
+    files: int
+    pages: int
+    chunks: int
+    seconds: float
+    build_id: str
+    rebuilt: bool
+
+
+def prepare(settings: Settings, paths: list[Path] | None = None) -> BuildInput:
+    """Read, clean and chunk every source; raise before writing anything if one is bad."""
+    manifest = load_manifest(settings.manifest_path)
+    files = discover_sources(settings.corpus_dir, paths)
+    if not files:
+        raise EmptyCorpusError(
+            f"取り込むファイルがありません。{settings.corpus_dir / 'manual'} に PDF・テキストを置くか、パスを指定してください。"
+        )
+    pages = [
+        structure_page(clean_page(raw))
+        for path in files
+        for raw in load_pages(path, manifest, settings.corpus_dir)
+    ]
+    chunks = make_chunks(pages)
+    if not chunks:
+        raise EmptyCorpusError("取り込んだファイルに本文が見つかりませんでした。ファイルの中身を確認してください。")
+    return BuildInput(files=files, pages=len(pages), chunks=chunks, corpus_hash=_corpus_hash(files, manifest.fingerprint))
+
+
+def _corpus_hash(files: list[Path], manifest_fingerprint: str) -> str:
+    digest = hashlib.sha256(manifest_fingerprint.encode())
+    for path in files:
+        digest.update(path.name.encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def run_ingest(
+    settings: Settings, paths: list[Path] | None = None, force: bool = False, progress: bool = True
+) -> IngestSummary:
+    started = time.perf_counter()
+    build_input = prepare(settings, paths)
+    current = IndexStore(settings.index_dir).current_manifest()
+    key = build_key(build_input.corpus_hash, embedder_name(settings), TOKENIZER_NAME)
+    if current is not None and current.build_key == key and not force:
+        return _summary(build_input, current, started, rebuilt=False)
+    manifest = write_build(settings, build_input, get_embeddings(settings), get_tokenizer(), progress)
+    return _summary(build_input, manifest, started, rebuilt=True)
+
+
+def ensure_index(settings: Settings, progress: bool = True) -> IngestSummary | None:
+    """Build the index from the corpus when none exists yet (first run of the product)."""
+    if IndexStore(settings.index_dir).current_id() is not None:
+        return None
+    return run_ingest(settings, progress=progress)
+
+
+def _summary(build_input: BuildInput, manifest: IndexManifest, started: float, rebuilt: bool) -> IngestSummary:
+    return IngestSummary(
+        files=len(build_input.files),
+        pages=build_input.pages,
+        chunks=len(build_input.chunks),
+        seconds=round(time.perf_counter() - started, 2),
+        build_id=manifest.build_id,
+        rebuilt=rebuilt,
+    )
+
+
+def indexed_chunks(settings: Settings) -> list[Chunk]:
+    """The chunks of the index being served, for people to check what was indexed."""
+    return IndexStore(settings.index_dir).current_chunks()
