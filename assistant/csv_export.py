@@ -1,0 +1,93 @@
+"""CSV export of the question log that is safe to open in Excel.
+
+- UTF-8 with a BOM: without it Excel reads Japanese as mojibake.
+- Formula injection: staff questions are untrusted text. Any cell that starts with = + - @, a tab
+  or a carriage return (or their full-width forms, which some spreadsheet imports fold to ASCII)
+  is prefixed with a single quote, so the spreadsheet shows it as text instead of running it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from assistant.question_log import OFFICE_TZ, LogRow
+
+BOM = "\ufeff"
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+
+LEVEL_LABELS = {"urgent": "緊急", "report": "報告", "consult": "相談", "none": "該当なし"}
+FEEDBACK_LABELS = {1: "役に立った", -1: "役に立たなかった", None: ""}
+
+
+def safe_cell(value: Any) -> str:
+    """The cell's text, quoted with a leading ' when a spreadsheet would read it as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def write_table(header: Sequence[str], rows: Iterable[Sequence[Any]], fp: IO[str]) -> None:
+    """Write a BOM, the header and the rows to a text stream opened with newline=""."""
+    fp.write(BOM)
+    # CRLF is what Excel writes and expects; newlines inside cells are kept, quoted.
+    writer = csv.writer(fp, lineterminator="\r\n")
+    writer.writerow([safe_cell(h) for h in header])
+    for row in rows:
+        writer.writerow([safe_cell(v) for v in row])
+
+
+def _local_time(value: datetime | None) -> str:
+    return value.astimezone(OFFICE_TZ).strftime("%Y-%m-%d %H:%M:%S") if value else ""
+
+
+def _citations(row: LogRow) -> str:
+    parts = []
+    for c in row.citations:
+        page = f" p.{c['page']}" if c.get("page") not in (None, "") else ""
+        parts.append(f"{c.get('section') or c.get('chunk_id', '')}{page}")
+    return " / ".join(parts)
+
+
+# (header shown to officers, how to get the value from a row)
+LOG_COLUMNS: list[tuple[str, Callable[[LogRow], Any]]] = [
+    ("ID", lambda r: r.uid),
+    ("日時(JST)", lambda r: _local_time(r.created_at)),
+    ("利用経路", lambda r: r.surface),
+    ("セッション", lambda r: r.session_id),
+    ("区分", lambda r: LEVEL_LABELS.get(r.level, r.level)),
+    ("判定理由", lambda r: " / ".join(r.reasons)),
+    ("回答済み", lambda r: "はい" if r.answered else "いいえ"),
+    ("対応状況", lambda r: r.status),
+    ("評価", lambda r: FEEDBACK_LABELS.get(r.feedback, str(r.feedback))),
+    ("評価日時(JST)", lambda r: _local_time(r.feedback_at)),
+    ("質問", lambda r: r.question),
+    ("回答", lambda r: r.answer),
+    ("引用", _citations),
+    ("回答方式", lambda r: r.answer_mode),
+    ("フォールバック理由", lambda r: r.fallback_reason or ""),
+    ("所要時間(ms)", lambda r: f"{r.latency_ms:.0f}"),
+    ("埋め込みモデル", lambda r: r.embedder),
+    ("索引バージョン", lambda r: r.index_version),
+]
+
+
+def write_csv(rows: Iterable[LogRow], fp: IO[str]) -> None:
+    """Question-log rows as CSV to a text stream (open files with newline="")."""
+    header = [name for name, _ in LOG_COLUMNS]
+    write_table(header, ([get(r) for _, get in LOG_COLUMNS] for r in rows), fp)
+
+
+def csv_bytes(rows: Iterable[LogRow]) -> bytes:
+    """The same CSV as UTF-8 bytes (BOM included), e.g. for a download or stdout."""
+    buffer = io.StringIO(newline="")
+    write_csv(rows, buffer)
+    return buffer.getvalue().encode("utf-8", "replace")
+
+
+def export_csv(rows: Iterable[LogRow], path: Path | str) -> None:
+    with open(path, "w", encoding="utf-8", errors="replace", newline="") as fp:
+        write_csv(rows, fp)
