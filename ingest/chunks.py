@@ -1,7 +1,7 @@
 """Chunks: structured blocks -> Chunk objects with provenance and stable ids.
 
 A chunk is one viewpoint, one bullet or one paragraph (long paragraphs are cut at sentence ends).
-Its `text` is the verbatim quote; `embedding_text` prefixes the headings for retrieval only.
+Its `text` is the verbatim quote; headings travel as metadata (section_path).
 """
 
 from __future__ import annotations
@@ -42,7 +42,9 @@ class Chunk:
 
     @property
     def embedding_text(self) -> str:
-        return f"{' > '.join(self.section_path)}\n{self.text}" if self.section_path else self.text
+        # The bare text: prefixing the shared headings made every bullet of a page look alike to e5
+        # (dense Recall@1 on the evaluation set fell from 0.57 to 0.41).
+        return self.text
 
     def to_json(self) -> dict:
         data = asdict(self)

@@ -49,7 +49,7 @@ def _segments_without_noise(page: RawPage) -> list[list[str]]:
     while i < len(lines):
         original = lines[i].rstrip()
         line = normalise(original)
-        tab_width = _chapter_tab_width(lines, i, layout)
+        tab_width = _chapter_tabs_width(lines, i, layout)
         if tab_width:
             if segments[-1]:
                 segments.append([])
@@ -63,15 +63,32 @@ def _segments_without_noise(page: RawPage) -> list[list[str]]:
     return [s for s in segments if any(s)]
 
 
-def _chapter_tab_width(lines: tuple[str, ...], i: int, layout: Layout) -> int:
-    """2 for a "N章" line followed by a chapter name, 1 for a lone tab label, else 0."""
-    line = normalise(lines[i])
+def _chapter_tabs_width(lines: tuple[str, ...], i: int, layout: Layout) -> int:
+    """How many lines from i form a block of chapter tabs ("2章" / "未然防止" / "3章" ...), else 0.
+
+    A tab block is two or more consecutive tab lines, or one "N章 name" line. A lone "2章" or
+    "その他" is kept: it is more likely a hard-wrapped piece of a sentence than a tab.
+    """
+    end, combined = i, False
+    while end < len(lines) and (kind := _tab_kind(normalise(lines[end]), layout)):
+        combined |= kind == "combined"
+        end += 1
+    width = end - i
+    return width if width >= 2 or combined else 0
+
+
+def _tab_kind(line: str, layout: Layout) -> str:
+    """"label" for "2章", "name" for "未然防止", "combined" for "2章 未然防止", "" otherwise."""
+    if not line:
+        return ""
     if line in layout.chapter_names:
-        return 1
-    if not line or not layout.matches("chapter_tab", line):
-        return 0
-    following = normalise(lines[i + 1]) if i + 1 < len(lines) else ""
-    return 2 if following in layout.chapter_names else 1
+        return "name"
+    if layout.matches("chapter_tab", line):
+        return "label"
+    label, _, name = line.partition(" ")
+    if name.strip() in layout.chapter_names and layout.matches("chapter_tab", label):
+        return "combined"
+    return ""
 
 
 def _is_page_number(line: str, page: RawPage, layout: Layout) -> bool:

@@ -18,6 +18,7 @@ import os
 import shutil
 import time
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable
@@ -251,6 +252,11 @@ class IndexReader:
     @property
     def version(self) -> str:
         return self.manifest.build_id
+
+    @cached_property
+    def vocabulary(self) -> frozenset[str]:
+        """Every token that occurs in some chunk (the BM25 vocabulary)."""
+        return frozenset(t for t in self._bm25.vocab_dict if t)
 
     def bm25_scores(self, tokens: list[str]) -> np.ndarray:
         if not tokens or not self.chunks:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from charset_normalizer import from_bytes
 from pypdf import PdfReader
-from pypdf.errors import PdfReadError
+from pypdf.errors import FileNotDecryptedError
 
 from ingest.errors import SourceError
 from ingest.manifest import CorpusManifest, Document, Layout
@@ -21,6 +22,8 @@ from ingest.manifest import CorpusManifest, Document, Layout
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".pdf")
 _JAPANESE_ENCODINGS = ["cp932", "shift_jis", "euc_jp", "iso2022_jp", "utf_16"]
 _EXPORT_MARKERS = ("プレーンテキスト", "出典情報 |")
+_EXPORT_TEXT_MARKER = "プレーンテキスト"  # the site's header ends here, followed by its notes on the text
+_EXPORT_NOTES = ("資料テキストは", "テキストをコピーして")
 _EXPORT_PAGE = re.compile(r"\((?P<page>[0-9]+) ページ\)\s*$")
 _EXPORT_FIELD = re.compile(r"^(?P<key>公開元URL|出典情報) \| (?P<value>.+?) \|?\s*$")
 
@@ -43,7 +46,12 @@ def discover_sources(corpus_dir: Path, paths: list[Path] | None = None) -> list[
             _check_source(path)
         return sorted({p.resolve() for p in paths})
     manual = corpus_dir / "manual"
-    found = [p for p in sorted(manual.rglob("*")) if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES]
+    found = [
+        p for p in sorted(manual.rglob("*"))
+        if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
+        # editor locks, macOS "._x.pdf" forks and the like are not sources
+        and not any(part.startswith(".") for part in p.relative_to(manual).parts)
+    ]
     return [p.resolve() for p in found]
 
 
@@ -60,14 +68,14 @@ def _check_source(path: Path) -> None:
 
 def load_pages(path: Path, manifest: CorpusManifest, corpus_dir: Path) -> list[RawPage]:
     _check_source(path)
-    document = manifest.document_for(path, corpus_dir)
-    layout = manifest.layout_for(document)
     if path.suffix.lower() == ".pdf":
-        return _load_pdf(path, document, layout)
+        document = manifest.document_for(path, corpus_dir)
+        return _load_pdf(path, document, manifest.layout_for(document))
     text = decode_text(path.read_bytes(), path)
     if all(marker in text for marker in _EXPORT_MARKERS):
-        return [_load_export_page(path, text, document, layout)]
-    return _load_plain(path, text, document, layout)
+        return [_load_export_page(path, text, manifest, corpus_dir)]
+    document = manifest.document_for(path, corpus_dir)
+    return _load_plain(path, text, document, manifest.layout_for(document))
 
 
 def decode_text(data: bytes, path: Path) -> str:
@@ -83,19 +91,37 @@ def decode_text(data: bytes, path: Path) -> str:
     return str(best)
 
 
-def _load_export_page(path: Path, text: str, document: Document, layout: Layout) -> RawPage:
+def _load_export_page(path: Path, text: str, manifest: CorpusManifest, corpus_dir: Path) -> RawPage:
+    """One page of the document site's page-text export: site header, 出典 fields, the text."""
     lines = text.splitlines()
     fields = {m["key"]: m["value"] for m in map(_EXPORT_FIELD.match, lines) if m}
     page_match = next((m for m in map(_EXPORT_PAGE.search, lines[:5]) if m), None)
+    url = fields.get("公開元URL", "")
+    # A page exported from a PDF the manifest describes belongs to that document (chapters, layout),
+    # whatever the file is called.
+    document = manifest.document_for(path, corpus_dir, url)
+    if document not in manifest.documents and "出典情報" in fields:
+        document = document.model_copy(update={"title": fields["出典情報"]})
     return RawPage(
         source=path,
         document=document,
-        layout=layout,
+        layout=manifest.layout_for(document),
         page=int(page_match["page"]) if page_match else None,
-        lines=tuple(lines),
-        source_url=fields.get("公開元URL", document.source_url),
+        lines=tuple(_export_body(lines)),
+        source_url=url or document.source_url,
         source_title=fields.get("出典情報", document.title),
     )
+
+
+def _export_body(lines: list[str]) -> list[str]:
+    """The page text without the site header (which every layout, even `plain`, must lose)."""
+    try:
+        start = next(i for i, line in enumerate(lines) if line.strip() == _EXPORT_TEXT_MARKER) + 1
+    except StopIteration:
+        return lines
+    while start < len(lines) and lines[start].strip().startswith(_EXPORT_NOTES):
+        start += 1
+    return lines[start:]
 
 
 def _load_plain(path: Path, text: str, document: Document, layout: Layout) -> list[RawPage]:
@@ -113,18 +139,26 @@ def _load_pdf(path: Path, document: Document, layout: Layout) -> list[RawPage]:
     try:
         reader = PdfReader(path)
         texts = [page.extract_text() or "" for page in reader.pages]
-    except (PdfReadError, OSError, ValueError) as exc:
+    except FileNotDecryptedError as exc:
+        raise SourceError(
+            f"PDF がパスワードで保護されています: {path.name}。保護を解除した PDF を追加してください。"
+        ) from exc
+    except Exception as exc:  # pypdf raises many types (KeyError, TypeError...) on damaged files
         raise SourceError(f"PDF を読み込めません: {path.name}({exc})。ファイルが壊れていないか確認してください。") from exc
     if not any(t.strip() for t in texts):
         raise SourceError(
             f"PDF にテキスト層がありません: {path.name}。スキャン画像の PDF です。OCR でテキスト化してから追加してください。"
         )
-    pages = []
-    for index, text in enumerate(texts, start=1):
-        lines = text.splitlines()
-        printed = _printed_page_number(lines, layout)
-        pages.append(_page(path, document, layout, printed or index + document.pdf_page_offset, lines))
-    return pages
+    page_lines = [text.splitlines() for text in texts]
+    printed = [_printed_page_number(lines, layout) for lines in page_lines]
+    # A page without a printed number (a figure, a divider) is numbered like its neighbours:
+    # the usual distance between printed numbers and PDF page indexes, else the manifest's offset.
+    offsets = Counter(number - index for index, number in enumerate(printed, start=1) if number is not None)
+    offset = offsets.most_common(1)[0][0] if offsets else document.pdf_page_offset
+    return [
+        _page(path, document, layout, number if number is not None else index + offset, lines)
+        for index, (lines, number) in enumerate(zip(page_lines, printed), start=1)
+    ]
 
 
 def _printed_page_number(lines: list[str], layout: Layout) -> int | None:

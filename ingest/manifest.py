@@ -95,11 +95,17 @@ class CorpusManifest(BaseModel):
         """Part of the corpus hash: a manifest edit (chapters, patterns) changes the index."""
         return self.model_dump_json(exclude={"source_path"})
 
-    def document_for(self, path: Path, corpus_dir: Path) -> Document:
+    def document_for(self, path: Path, corpus_dir: Path, source_url: str = "") -> Document:
+        """The document whose `files` match the path, else the one published at `source_url` (a
+        page-text export names the PDF it was exported from), else an ad-hoc plain document."""
         for document in self.documents:
             if document.claims(path, corpus_dir):
                 return document
-        return Document(id=path.stem, title=path.stem, layout="plain")
+        if source_url:
+            for document in self.documents:
+                if document.source_url and document.source_url == source_url:
+                    return document
+        return Document(id=path.stem, title=path.stem, source_url=source_url, layout="plain")
 
     def layout_for(self, document: Document) -> Layout:
         try:

@@ -17,12 +17,13 @@ import fugashi
 TOKENIZER_NAME = "fugashi-unidic-lite/lemma-v1"
 Tokenizer = Callable[[str], list[str]]
 
-_CONTENT_POS = {"名詞", "動詞", "形容詞", "形状詞", "副詞"}
+# Adverbs (そもそも, ずっと) are left out: they carry tone, not topic.
+_CONTENT_POS = {"名詞", "動詞", "形容詞", "形状詞"}
 # Lemmas too common to tell passages apart (light verbs, formal nouns).
 _STOP_LEMMAS = {
     "する", "ある", "いる", "なる", "れる", "られる", "こと", "もの", "よう", "ため", "場合", "ない",
     "できる", "思う", "等", "など", "いう", "何", "方", "為る", "下さる", "良い", "居る", "有る", "成る",
-    "出来る", "言う", "貰う", "呉れる", "様",
+    "出来る", "言う", "貰う", "呉れる", "様", "教える", "知る", "分かる", "どう",
 }
 # Abbreviations the dictionary splits into nonsense (カスハラ -> 滓 + 腹): spelled out before tagging.
 _EXPANSIONS = {"カスハラ": "カスタマー・ハラスメント"}
@@ -41,12 +42,19 @@ class JapaneseTokenizer:
         self._lock = threading.Lock()  # a MeCab tagger must not parse two strings at once
 
     def __call__(self, text: str) -> list[str]:
+        return [token for _, token in self._tagged(text)]
+
+    def nouns(self, text: str) -> list[str]:
+        """The topic words (nouns, incl. unknown words such as English): what a question is about."""
+        return [token for pos, token in self._tagged(text) if pos == "名詞"]
+
+    def _tagged(self, text: str) -> list[tuple[str, str]]:
         normalised = unicodedata.normalize("NFKC", text).lower()
         for short, full in _EXPANSIONS.items():
             normalised = normalised.replace(short, full)
         with self._lock:
             words = [(w.surface, w.feature) for w in self._tagger(normalised)]
-        return [token for surface, feature in words if (token := _token(surface, feature))]
+        return [(feature.pos1, token) for surface, feature in words if (token := _token(surface, feature))]
 
 
 def _token(surface: str, feature) -> str | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from assistant.cli import ingest_commands
+from assistant.cli import ask_commands, ingest_commands, logs_commands
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -17,5 +17,5 @@ def main() -> None:
     """カスタマー・ハラスメント相談アシスタント kasuhara。"""
 
 
-for _module in (ingest_commands,):
+for _module in (ingest_commands, ask_commands, logs_commands):
     _module.register(main)

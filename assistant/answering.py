@@ -1,0 +1,226 @@
+"""The assistant API: question -> retrieve -> route -> cited answer -> log.
+
+Every surface (CLI, staff chat, officers' console, evals) calls `Assistant.ask`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+import tomllib
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from assistant.calibration import Calibration
+from assistant.citations import Citation, cite
+from assistant.contacts import Contacts, load_contacts
+from assistant.embeddings import get_embeddings
+from assistant.errors import KasuharaError
+from assistant.question_log import LogRecord, QuestionLog
+from assistant.retrieval import HybridRetriever, Retrieval
+from assistant.routing import Route, Router, load_policy
+from assistant.safety import injection_phrase
+from assistant.settings import Settings
+from assistant.topics import TopicGap, TopicGaps, load_topics
+from ingest.index import IndexReader, IndexStore
+from ingest.tokens import get_tokenizer
+
+log = logging.getLogger(__name__)
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+# A short turn, or one that opens with these, continues the previous question.
+_FOLLOW_UP_CUES = ("それでも", "それで", "その場合", "その後", "じゃあ", "では", "次は", "なら", "もし",
+                   "then", "and if", "what if", "still")
+_FOLLOW_UP_MAX_CHARS = 30
+_TOPIC_CHANGE = ("ところで", "話は変わ", "別件", "by the way", "unrelated")
+_SUPPORT_HITS = 2  # retrieved passages quoted beside the ones the route rests on
+
+
+class InvalidQuestionError(KasuharaError):
+    """The question cannot be answered as given (empty, too long)."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    answer: str
+    answered: bool
+    route: Route
+    citations: list[Citation]
+    log_id: str
+    latency_ms: float
+    mode: str = "extractive"
+    fallback_reason: str | None = None
+    retrieval: Retrieval | None = field(default=None, repr=False, compare=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "answered": self.answered,
+            "escalation": self.route.to_json(),
+            "citations": [c.to_json() for c in self.citations],
+            "log_id": self.log_id,
+            "latency_ms": round(self.latency_ms, 1),
+            "mode": self.mode,
+            "fallback_reason": self.fallback_reason,
+        }
+
+
+def clean_question(text: str, max_chars: int) -> str:
+    """Strip control and invisible characters; reject what cannot be a question."""
+    cleaned = _CONTROL.sub(" ", text or "").strip()
+    if not cleaned:
+        raise InvalidQuestionError("質問が空です。相談したい内容を入力してください。")
+    if len(cleaned) > max_chars:
+        raise InvalidQuestionError(
+            f"質問が長すぎます({len(cleaned)}文字)。{max_chars}文字以内にまとめて入力してください。"
+        )
+    return cleaned
+
+
+def with_history(question: str, history: Sequence[str]) -> str:
+    """The text to retrieve and route on: a follow-up is read together with the question it follows."""
+    if not history:
+        return question
+    folded = unicodedata.normalize("NFKC", question).lower()
+    if folded.startswith(_TOPIC_CHANGE):
+        return question
+    if len(question) <= _FOLLOW_UP_MAX_CHARS or folded.startswith(_FOLLOW_UP_CUES):
+        return f"{history[-1]}\n{question}"
+    return question
+
+
+class Assistant:
+    def __init__(self, settings: Settings | None = None, question_log: QuestionLog | None = None,
+                 chat_model: Any = None) -> None:
+        self.settings = settings or Settings()
+        self.embeddings = get_embeddings(self.settings)
+        self.tokenizer = get_tokenizer()
+        self.contacts: Contacts = load_contacts(self.settings.contacts_path)
+        self.calibration = Calibration.load(self.settings.calibration_path)
+        if self.calibration.embedder != self.embeddings.name:
+            log.warning("calibration was fitted for %s, not %s; run `kasuhara eval calibrate`",
+                        self.calibration.embedder, self.embeddings.name)
+        self.templates = tomllib.loads((self.settings.prompts_dir / "extractive.toml").read_text(encoding="utf-8"))
+        self.question_log = question_log or QuestionLog.open(self.settings)
+        self.chat_model = chat_model
+        self._lock = threading.Lock()
+        self._load_index()
+
+    def _load_index(self) -> None:
+        reader = IndexReader(self.settings, expected_embedder=self.embeddings.name)
+        policy = load_policy(self.settings.policy_path)
+        self.router = Router(policy, reader.chunks, self.embeddings.embed_passages)
+        self.topic_gaps = TopicGaps(load_topics(self.settings.topics_path), reader.chunks)
+        self.reader = reader
+        self.retriever = HybridRetriever(reader=reader, embeddings=self.embeddings, tokenizer=self.tokenizer,
+                                         k=self.settings.top_k, fusion=self.settings.fusion)
+
+    def refresh(self) -> None:
+        """Pick up a newer index (a finished `kasuhara ingest`) without a restart."""
+        current = IndexStore(self.settings.index_dir).current_id()
+        if current != self.reader.version:
+            with self._lock:
+                if current != self.reader.version:
+                    self._load_index()
+
+    @property
+    def policy(self):
+        return self.router.policy
+
+    def ask(self, question: str, history: Sequence[str] = (), surface: str = "cli",
+            session_id: str = "") -> Answer:
+        started = time.perf_counter()
+        question = clean_question(question, self.settings.max_question_chars)
+        history = [h for h in (_CONTROL.sub(" ", h).strip() for h in history) if h]
+        self.refresh()
+        text = with_history(question, history)
+        retrieval = self.retriever.retrieve(text)
+        route, answered, gap = self._decide(text, retrieval)
+        citations = cite(self._supporting_chunks(route, retrieval)) if answered else []
+        body = self._extractive(route, citations, answered, gap)
+        mode, fallback = "extractive", None
+        if self.settings.llm_model or self.chat_model is not None:
+            body, mode, fallback = self._generate(question, route, citations, body, answered)
+        latency = (time.perf_counter() - started) * 1000
+        record = LogRecord.new(
+            surface=surface, session_id=session_id, question=question, level=route.level,
+            reasons=route.reasons, answered=answered, retrieved=[h.to_log() for h in retrieval.hits],
+            citations=[c.to_json() for c in citations], answer=body, answer_mode=mode,
+            fallback_reason=fallback, latency_ms=latency, embedder=self.embeddings.name,
+            index_version=self.reader.version,
+        )
+        log_id = self.question_log.record(record)
+        return Answer(question, body, answered, route, citations, log_id, latency, mode, fallback, retrieval)
+
+    def _decide(self, text: str, retrieval: Retrieval) -> tuple[Route, bool, TopicGap | None]:
+        """The route, whether the manual answers the question, and the topic gap that stops it."""
+        route = self.router.route(text, retrieval.tokens, retrieval.vector)
+        if route.level == "urgent":
+            return route, True, None  # safety first: a possible crime is never held back
+        gap = self.topic_gaps.find(text)
+        if gap is not None:
+            reason = f"マニュアル未取込の話題「{gap.name}」({gap.chapter})"
+            return self.router.none_route([reason]), False, gap
+        if route.level != "none":
+            return route, True, None
+        injected = injection_phrase(text)
+        if injected is not None:
+            return self.router.none_route([f"指示の書き換えを含む質問(「{injected}」)"]), False, None
+        return route, self.calibration.covers(retrieval.dense_top, retrieval.lexical_coverage), None
+
+    def _supporting_chunks(self, route: Route, retrieval: Retrieval):
+        hits = [h.chunk for h in retrieval.hits]
+        extra = 3 if route.level == "none" else _SUPPORT_HITS
+        chosen = list(route.evidence)
+        for chunk in hits:
+            if len(chosen) >= len(route.evidence) + extra:
+                break
+            if chunk not in chosen:
+                chosen.append(chunk)
+        return chosen
+
+    def _extractive(self, route: Route, citations: list[Citation], answered: bool,
+                    gap: TopicGap | None) -> str:
+        t, c = self.templates, self.contacts
+        org = t["org_label"]
+        lines: list[str] = []
+        if not answered:
+            lines.append(f"{org}{self.policy.not_covered}")
+            if gap is not None:
+                lines.append(org + t["topic_gap_line"].format(topic=gap.name, chapter=gap.chapter))
+        else:
+            lines.append(org + t["level_banner"].format(label=route.label, route=route.route))
+            if route.level == "urgent":
+                lines.append(org + t["emergency_line"].format(note=c.emergency.note))
+            lines.append(f"{org}{route.guidance}")
+            if route.level == "consult":
+                lines.append(org + t["onsite_line"].format(role=c.onsite.role, how=c.onsite.how))
+                if c.small_business:
+                    lines.append(org + t["small_business_line"].format(
+                        role=c.small_business.role, how=c.small_business.how))
+        if route.level in ("urgent", "report") or not answered:
+            line = org + t["head_office_line"].format(**c.head_office.model_dump())
+            lines.append(line + (t["example_note"] if c.example_values else ""))
+        if citations:
+            lines.append(t["manual_heading"])
+            lines += [t["quote_line"].format(quote=x.quote, n=x.n) for x in citations]
+        return "\n".join(lines)
+
+    def _generate(self, question: str, route: Route, citations: list[Citation], extractive: str,
+                  answered: bool) -> tuple[str, str, str | None]:
+        """LLM wording, kept only when every marker and quote checks out; else the extractive answer."""
+        from assistant.llm_answer import LLMAnswerError, generate_answer
+
+        if not answered:
+            return extractive, "extractive", None
+        try:
+            text = generate_answer(self.settings, question, route, citations, self.contacts, self.chat_model)
+        except LLMAnswerError as exc:
+            log.warning("LLM answer discarded: %s", exc)
+            return extractive, "extractive", str(exc)
+        return text, "llm", None

@@ -1,0 +1,58 @@
+"""Citations: numbered manual passages, and the check that generated text cites them faithfully.
+
+Every [n] must name a passage that was retrieved, and every quoted span 「…」 must occur, character for
+character after NFKC, in the passage its marker names (the kotaemon/Onyx habit).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import asdict, dataclass
+
+from ingest.chunks import Chunk
+
+_MARKER = re.compile(r"\[(\d+)\]")
+_QUOTE = re.compile(r"「([^「」]+)」\s*(?:\[(\d+)\])?")
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    chunk_id: str
+    section: str
+    page: int | None
+    quote: str
+    source: str
+    source_url: str
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def cite(chunks: list[Chunk]) -> list[Citation]:
+    """Number distinct chunks from 1, in order; the quote is the chunk's verbatim text."""
+    unique = list({c.id: c for c in chunks}.values())
+    return [
+        Citation(n, c.id, c.section, c.page, c.text, c.document_title, c.source_url)
+        for n, c in enumerate(unique, start=1)
+    ]
+
+
+def _nfkc(text: str) -> str:
+    return unicodedata.normalize("NFKC", text)
+
+
+def citation_problems(text: str, citations: list[Citation]) -> list[str]:
+    """What is wrong with the citations in generated text; empty when every marker and quote holds."""
+    by_n = {c.n: c for c in citations}
+    problems = [f"[{n}] は検索結果にない番号です" for n in map(int, _MARKER.findall(text)) if n not in by_n]
+    for match in _QUOTE.finditer(text):
+        quote, marker = match.group(1), match.group(2)
+        if marker is None:
+            problems.append(f"引用「{quote[:20]}」に出典番号がありません")
+        elif int(marker) in by_n and _nfkc(quote) not in _nfkc(by_n[int(marker)].quote):
+            problems.append(f"引用「{quote[:20]}」は [{marker}] の本文にありません")
+    if not _MARKER.search(text):
+        problems.append("出典番号 [n] が一つもありません")
+    return problems

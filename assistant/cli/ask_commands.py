@@ -1,0 +1,82 @@
+"""`kasuhara ask`: a question in, whom to consult and the cited manual passages out."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from assistant.errors import KasuharaError
+from assistant.settings import Settings
+
+_LEVEL_NAMES = {"urgent": "緊急", "report": "報告", "consult": "相談", "none": "情報"}
+
+
+def _assistant():
+    from assistant.answering import Assistant
+    from ingest.pipeline import ensure_index
+
+    settings = Settings()
+    ensure_index(settings, progress=sys.stderr.isatty())
+    return Assistant(settings)
+
+
+def _print_person(answer) -> None:
+    route = answer.route
+    click.echo(answer.answer)
+    click.echo("")
+    click.echo(f"対応レベル: {_LEVEL_NAMES[route.level]} ({route.level}) — {route.route}")
+    click.echo(f"判断の理由: {' / '.join(route.reasons)}")
+    if answer.citations:
+        click.echo("出典:")
+        for c in answer.citations:
+            click.echo(f"  [{c.n}] {c.section}(p.{c.page or '-'})『{c.source}』")
+    if not answer.answered:
+        click.echo("※ マニュアルに該当する記載がないため、相談窓口を案内しています。")
+    click.echo(f"記録ID: {answer.log_id}  ({answer.latency_ms:.0f} ms)")
+
+
+@click.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="結果を JSON で出力します(QUESTION が - なら 1 行 1 問で読み、1 行 1 件で出力)。")
+@click.option("--history", multiple=True, help="直前までの質問(追加の質問のとき。古い順に複数指定可)。")
+@click.option("--session", default="", help="会話を束ねる匿名のセッションID。")
+def ask(question: str, as_json: bool, history: tuple[str, ...], session: str) -> None:
+    """質問に答えます: 相談先・エスカレーションの要否・根拠となるマニュアルの箇所。
+
+    QUESTION に - を指定すると、標準入力から 1 行に 1 問ずつ読みます。
+    """
+    try:
+        assistant = _assistant()
+    except KasuharaError as exc:
+        raise click.ClickException(str(exc)) from exc
+    questions = sys.stdin if question == "-" else [question]
+    failed = False
+    for line in questions:
+        line = line.rstrip("\n")
+        if question == "-" and not line.strip():
+            continue
+        try:
+            answer = assistant.ask(line, history=history, surface="cli", session_id=session)
+        except KasuharaError as exc:
+            failed = True
+            if as_json:
+                click.echo(json.dumps({"question": line, "error": str(exc)}, ensure_ascii=False))
+                continue
+            if question != "-":
+                raise click.ClickException(str(exc)) from exc
+            click.echo(f"エラー: {exc}", err=True)
+            continue
+        if as_json:
+            click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
+        else:
+            _print_person(answer)
+            if question == "-":
+                click.echo("-" * 40)
+    if failed and question == "-":
+        sys.exit(1)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(ask)
