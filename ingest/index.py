@@ -8,20 +8,24 @@ Layout under `data_dir/index/`:
     CURRENT                           {"build": "<build_id>"}, replaced atomically when a build completes
 
 So a failed or killed build never touches the index being served; the swap is one os.replace.
+A failed build removes its own folder; a killed one is removed by the next build. `index/.lock` keeps
+two ingests from building (and pruning each other's folders) at once.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import shutil
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from functools import cached_property
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 from urllib.parse import urlparse
 
 import bm25s
@@ -33,7 +37,7 @@ from tqdm import tqdm
 from assistant.embeddings import VectorEmbeddings, embedder_name
 from assistant.settings import Settings
 from ingest.chunks import Chunk
-from ingest.errors import EmbedderMismatchError, IndexMissingError
+from ingest.errors import EmbedderMismatchError, IndexMissingError, IngestError
 from ingest.tokens import TOKENIZER_NAME, Tokenizer
 
 INDEX_FORMAT = 1
@@ -70,10 +74,13 @@ class BuildInput:
     corpus_hash: str
 
 
-def chroma_client(settings: Settings, persist_dir: Path | None) -> chromadb.ClientAPI:
+def chroma_client(settings: Settings, persist_dir: Path | None, chroma_url: str | None = None) -> chromadb.ClientAPI:
+    """A Chroma server's HttpClient when a URL is given (default: the configured one), else a
+    PersistentClient in persist_dir."""
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-    if settings.chroma_url:
-        url = urlparse(settings.chroma_url)
+    chroma_url = chroma_url if chroma_url is not None else settings.chroma_url
+    if chroma_url:
+        url = urlparse(chroma_url)
         return chromadb.HttpClient(
             host=url.hostname or "127.0.0.1",
             port=url.port or 8000,
@@ -82,6 +89,11 @@ def chroma_client(settings: Settings, persist_dir: Path | None) -> chromadb.Clie
         )
     assert persist_dir is not None
     return chromadb.PersistentClient(path=str(persist_dir), settings=chroma_settings)
+
+
+def collection_name(build_id: str) -> str:
+    """Derived from the build folder, so even a killed build's remote collection can be found and dropped."""
+    return f"kasuhara-{build_id}".lower()
 
 
 def build_key(corpus_hash: str, embedder: str, tokenizer: str) -> str:
@@ -114,6 +126,22 @@ class IndexStore:
             raise IndexMissingError(_NO_INDEX)
         return _read_chunks(self.builds / build / "chunks.jsonl")
 
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Exclusive right to build, check and prune. The OS releases it when the holder dies (even SIGKILL)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".lock", "w") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise IngestError(
+                    "別の取り込み(kasuhara ingest)が実行中です。終わってからもう一度実行してください。"
+                ) from None
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
     def swap_to(self, build_id: str) -> None:
         tmp = self.pointer.with_suffix(".tmp")
         tmp.write_text(json.dumps({"build": build_id}), encoding="utf-8")
@@ -134,14 +162,19 @@ class IndexStore:
 
 
 def _drop_remote_collection(settings: Settings, build: Path) -> None:
+    """Delete a pruned or failed build's collection on the Chroma server (a local one goes with its folder)."""
     manifest = build / "manifest.json"
-    if not settings.chroma_url or not manifest.exists():
+    info = IndexManifest.read(manifest) if manifest.exists() else None
+    chroma_url = info.chroma_url if info else settings.chroma_url  # an incomplete build wrote to the configured server
+    if not chroma_url:
         return
-    info = IndexManifest.read(manifest)
-    if info.chroma_url:
-        client = chroma_client(settings, None)
-        if info.collection in {c.name for c in client.list_collections()}:
-            client.delete_collection(info.collection)
+    name = info.collection if info else collection_name(build.name)
+    try:
+        client = chroma_client(settings, None, chroma_url)
+        if name in {c.name for c in client.list_collections()}:
+            client.delete_collection(name)
+    except Exception:  # an unreachable server must not stop the build; the collection is only litter
+        pass
 
 
 def write_build(
@@ -158,12 +191,17 @@ def write_build(
     build_dir = store.builds / build_id
     build_dir.mkdir(parents=True)
     chunks = build_input.chunks
-
-    _write_chunks(build_dir / "chunks.jsonl", chunks)
-    _write_bm25(build_dir / "bm25", [tokenizer(c.text) for c in chunks])
-    vectors = _embed(embeddings, chunks, settings.embedding_batch_size, progress)
-    collection = f"kasuhara-{build_id}".lower()
-    _write_chroma(settings, build_dir / "chroma", collection, chunks, vectors)
+    collection = collection_name(build_id)
+    try:
+        _write_chunks(build_dir / "chunks.jsonl", chunks)
+        _write_bm25(build_dir / "bm25", [tokenizer(c.text) for c in chunks])
+        vectors = _embed(embeddings, chunks, settings.embedding_batch_size, progress)
+        _write_chroma(settings, build_dir / "chroma", collection, chunks, vectors)
+    except BaseException:
+        # CURRENT still names the previous build; this half-written one is only litter.
+        _drop_remote_collection(settings, build_dir)
+        shutil.rmtree(build_dir, ignore_errors=True)
+        raise
 
     manifest = IndexManifest(
         build_id=build_id,
@@ -194,6 +232,9 @@ def _write_chunks(path: Path, chunks: Iterable[Chunk]) -> None:
 
 
 def _write_bm25(path: Path, corpus_tokens: list[list[str]]) -> None:
+    if not any(corpus_tokens):
+        # bm25s cannot build a vocabulary from nothing; a never-queried token keeps every score at 0.
+        corpus_tokens = [[""] for _ in corpus_tokens]
     retriever = bm25s.BM25()  # Lucene IDF: never zero or negative, even for a term in half the chunks
     retriever.index(corpus_tokens, show_progress=False)
     retriever.save(str(path))
@@ -246,7 +287,10 @@ class IndexReader:
         self.chunks = _read_chunks(build_dir / "chunks.jsonl")
         self.by_id = {c.id: c for c in self.chunks}
         self._bm25 = bm25s.BM25.load(str(build_dir / "bm25"))
-        client = chroma_client(settings, build_dir / "chroma")
+        # The vectors are where this build put them: its own folder, or the server it was built on
+        # (the configured URL wins, in case the server moved); not wherever the settings point today.
+        chroma_url = (settings.chroma_url or manifest.chroma_url) if manifest.chroma_url else ""
+        client = chroma_client(settings, build_dir / "chroma", chroma_url)
         self._collection = client.get_collection(manifest.collection, embedding_function=None)
 
     @property

@@ -20,7 +20,7 @@ from ingest.errors import SourceError
 from ingest.manifest import CorpusManifest, Document, Layout
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".pdf")
-_JAPANESE_ENCODINGS = ["cp932", "shift_jis", "euc_jp", "iso2022_jp", "utf_16"]
+_JAPANESE_ENCODINGS = ["cp932", "euc_jp", "iso2022_jp"]  # cp932 is a superset of shift_jis
 _EXPORT_MARKERS = ("プレーンテキスト", "出典情報 |")
 _EXPORT_TEXT_MARKER = "プレーンテキスト"  # the site's header ends here, followed by its notes on the text
 _EXPORT_NOTES = ("資料テキストは", "テキストをコピーして")
@@ -79,16 +79,69 @@ def load_pages(path: Path, manifest: CorpusManifest, corpus_dir: Path) -> list[R
 
 
 def decode_text(data: bytes, path: Path) -> str:
+    """UTF-8 (with or without BOM), else the Japanese legacy encoding that decodes to plausible Japanese.
+
+    charset_normalizer alone misses short Shift_JIS files (a line or two has too little to go on),
+    so the Japanese encodings are tried first, each strictly, and judged on the text they give.
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return _decode_or_fail(data, "utf-16", path)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
-    best = from_bytes(data, cp_isolation=_JAPANESE_ENCODINGS).best()
+    if _mostly_utf8(data):
+        raise SourceError(
+            f"文字コードを判別できません: {path.name}。UTF-8 として壊れた箇所があります。"
+            "UTF-8 または Shift_JIS で保存し直してください。"
+        )
+    candidates = []
+    for encoding in _JAPANESE_ENCODINGS:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        score = _japanese_score(text)
+        if score is not None:
+            candidates.append((score, text))
+    if candidates:
+        return max(candidates, key=lambda c: c[0])[1]
+    best = from_bytes(data, cp_isolation=["utf_16"]).best()
     if best is None or best.chaos > 0.3:
         raise SourceError(
             f"文字コードを判別できません: {path.name}。UTF-8 または Shift_JIS で保存し直してください。"
         )
     return str(best)
+
+
+def _decode_or_fail(data: bytes, encoding: str, path: Path) -> str:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"文字コードを判別できません: {path.name}({exc})。UTF-8 で保存し直してください。") from exc
+
+
+def _mostly_utf8(data: bytes) -> bool:
+    """Valid UTF-8 but for a few damaged bytes: decoding it as Shift_JIS would only give mojibake."""
+    text = data.decode("utf-8", errors="replace")
+    damaged = text.count("\ufffd")
+    multibyte = sum(1 for c in text if ord(c) > 0x7F and c != "\ufffd")
+    return multibyte >= 4 and damaged * 20 <= multibyte
+
+
+def _japanese_score(text: str) -> float | None:
+    """Share of kana in the text; None when the decoding produced what no Japanese text holds
+    (control or private-use characters) or more half-width katakana than kana (mojibake)."""
+    chars = [c for c in text if not c.isspace()]
+    if not chars:
+        return 0.0
+    if any(unicodedata.category(c) in ("Cc", "Co", "Cn") for c in chars):
+        return None
+    kana = sum(1 for c in chars if "\u3040" <= c <= "\u30ff")
+    halfwidth = sum(1 for c in chars if "\uff61" <= c <= "\uff9f")
+    if halfwidth > kana:
+        return None
+    return kana / len(chars)
 
 
 def _load_export_page(path: Path, text: str, manifest: CorpusManifest, corpus_dir: Path) -> RawPage:

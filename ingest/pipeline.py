@@ -64,11 +64,15 @@ def run_ingest(
 ) -> IngestSummary:
     started = time.perf_counter()
     build_input = prepare(settings, paths)
-    current = IndexStore(settings.index_dir).current_manifest()
-    key = build_key(build_input.corpus_hash, embedder_name(settings), TOKENIZER_NAME)
-    if current is not None and current.build_key == key and not force:
-        return _summary(build_input, current, started, rebuilt=False)
-    manifest = write_build(settings, build_input, get_embeddings(settings), get_tokenizer(), progress)
+    store = IndexStore(settings.index_dir)
+    with store.lock():
+        current = store.current_manifest()
+        key = build_key(build_input.corpus_hash, embedder_name(settings), TOKENIZER_NAME)
+        # Same corpus, embedder and tokeniser, and the vectors where the settings say (folder or server).
+        up_to_date = current is not None and current.build_key == key and current.chroma_url == settings.chroma_url
+        if up_to_date and not force:
+            return _summary(build_input, current, started, rebuilt=False)
+        manifest = write_build(settings, build_input, get_embeddings(settings), get_tokenizer(), progress)
     return _summary(build_input, manifest, started, rebuilt=True)
 
 

@@ -1,7 +1,8 @@
 """Structure: a clean page -> page title and blocks (viewpoints, bullets, paragraphs) with section paths.
 
-Hard-wrapped lines are joined without inserting spaces (組織横断 / 的な -> 組織横断的な), except between
-two ASCII word characters. The page text built here is the "cleaned page" that spans refer to.
+Hard-wrapped lines are joined without inserting spaces (組織横断 / 的な -> 組織横断的な), except where
+Latin text wraps at a space (two ASCII words, or ASCII punctuation then a letter). The page text built
+here is the "cleaned page" that spans refer to.
 """
 
 from __future__ import annotations
@@ -14,6 +15,10 @@ from ingest.manifest import Layout
 
 _TITLE_MAX_CHARS = 40
 _SENTENCE_END = ("。", ".", "!", "?", "！", "？", "」")
+_LIST_INTRO_END = (":", "：")
+_NAKAGURO = ("・", "･")  # a list marker, but also the middle dot of 警察・弁護士 that a wrap can put first
+_FULL_LINE = 0.8  # a line this close to the page's longest line reached the margin: it was hard-wrapped
+_ASCII_PUNCT_BEFORE_SPACE = ",.;:!?"
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,7 @@ class StructuredPage:
 @dataclass
 class _Builder:
     layout: Layout
+    wrap_width: int = 0  # characters of the page's longest line, to tell hard wraps from line ends
     title: str = ""
     heading: str = ""  # 視点 or an example block title
     subsection: str = ""
@@ -70,10 +76,19 @@ def join_wrapped(lines: list[str]) -> str:
     for line in (l.strip() for l in lines):
         if not line:
             continue
-        if text and _is_ascii_word(text[-1]) and _is_ascii_word(line[0]):
+        if text and _wrapped_at_space(text[-1], line[0]):
             text += " "
         text += line
     return text
+
+
+def _wrapped_at_space(last: str, first: str) -> bool:
+    """Latin text only wraps at a space: "word / word", "wrapped, / across". Japanese never does."""
+    if not (first.isascii() and first.isalnum()):
+        return False
+    if _is_ascii_word(last):
+        return True
+    return last in _ASCII_PUNCT_BEFORE_SPACE and first.isalpha()  # not "1. / 5" (a decimal)
 
 
 def _is_ascii_word(char: str) -> bool:
@@ -81,8 +96,8 @@ def _is_ascii_word(char: str) -> bool:
 
 
 def structure_page(page: CleanPage) -> StructuredPage:
-    builder = _Builder(layout=page.raw.layout)
     lines = list(page.lines)
+    builder = _Builder(layout=page.raw.layout, wrap_width=max((len(normalise(l)) for l in lines), default=0))
     builder.title = _take_title(lines, builder.layout)
     if builder.title:
         builder.emit_line(builder.title)
@@ -126,18 +141,36 @@ def _consume(builder: _Builder, original: str) -> None:
         builder.close()
         builder.heading, builder.subsection = _original_group(original, match["title"]), ""
         builder.emit_line(original.strip())
-    elif match := layout.matches("subsection", line):
+    elif (match := layout.matches("subsection", line)) and _is_heading(match["title"]):
         builder.close()
         builder.subsection = _original_group(original, match["title"])
         builder.emit_line(original.strip())
+    elif match:
+        # "○ 長い文。" is a list item written with a circle, not a heading: keep it as text.
+        builder.open("bullet", _original_group(original, match["title"]))
     elif match := layout.matches("viewpoint", line):
         builder.open("viewpoint", _original_group(original, match["text"]))
-    elif match := layout.matches("bullet", line):
+    elif (match := layout.matches("bullet", line)) and not _continues_wrap(builder, original):
         builder.open("bullet", _original_group(original, match["text"]))
     elif builder.open_kind is None:
         builder.open("paragraph", original)
     else:
         builder.open_lines.append(original)
+
+
+def _is_heading(title: str) -> bool:
+    title = title.strip()
+    return len(title) <= _TITLE_MAX_CHARS and not title.endswith(_SENTENCE_END)
+
+
+def _continues_wrap(builder: _Builder, original: str) -> bool:
+    """A line starting with "・" right after a line that ran to the margin without ending a sentence
+    is the rest of that line (警察 / ・弁護士), not a new item."""
+    if not original.lstrip().startswith(_NAKAGURO) or builder.open_kind is None or not builder.open_lines:
+        return False
+    previous = normalise(builder.open_lines[-1])
+    reached_margin = len(previous) >= _FULL_LINE * builder.wrap_width
+    return reached_margin and not previous.endswith(_SENTENCE_END + _LIST_INTRO_END)
 
 
 def _original_group(original: str, normalised_group: str) -> str:

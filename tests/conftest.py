@@ -1,0 +1,55 @@
+"""Shared test setup. Nothing here reaches the network or writes to the repository's data/."""
+
+from __future__ import annotations
+
+import os
+
+# At import, before any test module imports chromadb, transformers or huggingface_hub.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["ANONYMIZED_TELEMETRY"] = "False"
+
+import shutil  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from assistant.settings import PROJECT_ROOT, Settings  # noqa: E402
+
+REPO_CORPUS = PROJECT_ROOT / "corpus"
+SEED_PAGE = REPO_CORPUS / "manual" / "000_0ebf01af85e31d0d.txt"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test gets its own data directory and the default embedder, whatever the shell exported."""
+    monkeypatch.setenv("KASUHARA_DATA_DIR", str(tmp_path / "data"))
+    for name in ("KASUHARA_CHROMA_URL", "KASUHARA_EMBEDDING_MODEL", "KASUHARA_EMBEDDING_PROMPTS",
+                 "KASUHARA_CORPUS_DIR"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def corpus_dir(tmp_path: Path) -> Path:
+    """A temporary corpus: the project's manifest and an empty manual/ folder."""
+    root = tmp_path / "corpus"
+    (root / "manual").mkdir(parents=True)
+    shutil.copy(REPO_CORPUS / "manifest.toml", root / "manifest.toml")
+    return root
+
+
+@pytest.fixture
+def seed_corpus(corpus_dir: Path) -> Path:
+    """The temporary corpus holding the shipped page (p.28)."""
+    shutil.copy(SEED_PAGE, corpus_dir / "manual" / SEED_PAGE.name)
+    return corpus_dir
+
+
+@pytest.fixture
+def settings(seed_corpus: Path, data_dir: Path) -> Settings:
+    return Settings(corpus_dir=seed_corpus, data_dir=data_dir)
