@@ -1,0 +1,137 @@
+"""`kasuhara eval`: run the question set, compare runs, add logged questions, fit the abstention threshold.
+
+A thin layer over `evals.*`; heavy imports happen inside the commands so `--help` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from assistant.errors import KasuharaError
+from assistant.settings import Settings
+
+_SET_HELP = "質問セット(JSONL)。既定は evals/questions.jsonl。"
+
+
+def _fail(exc: Exception) -> click.ClickException:
+    return click.ClickException(str(exc))
+
+
+@click.group("eval", invoke_without_command=True)
+@click.option("--set", "set_path", type=click.Path(path_type=Path, dir_okay=False), default=None, help=_SET_HELP)
+@click.option("--modes", multiple=True, metavar="MODE[,MODE]",
+              help="評価する検索方式: bm25, dense, hybrid(カンマ区切りか複数指定。既定はすべて)。")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="レポートの出力先フォルダ(既定: evals/reports/<日時>/)。")
+@click.option("--compare", nargs=2, type=click.Path(exists=True, path_type=Path), metavar="OLD.json NEW.json",
+              default=None, help="2つの結果(result.json かレポートのフォルダ)の指標の差を表示します。評価は実行しません。")
+@click.option("--baseline/--no-baseline", default=True, show_default=True,
+              help="素朴な構成(LangChain 分割 + Chroma、空白区切り BM25)も同じ質問で測ります。")
+@click.option("--thresholds", "thresholds_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="合格基準のファイル(既定: evals/thresholds.toml)。")
+@click.option("--gate", is_flag=True, help="合格基準を満たさなければ終了コード 1 で終わります(CI 用)。")
+@click.option("--log-questions", is_flag=True,
+              help="評価の質問を本番の質問ログにも記録します(利用経路 eval)。既定では一時ログに記録して捨てます。")
+@click.option("--progress/--no-progress", default=None, help="進み具合を標準エラーに表示します(既定: 端末なら表示)。")
+@click.pass_context
+def eval_group(ctx: click.Context, set_path: Path | None, modes: tuple[str, ...], out_dir: Path | None,
+               compare: tuple[Path, Path] | None, baseline: bool, thresholds_path: Path | None, gate: bool,
+               log_questions: bool, progress: bool | None) -> None:
+    """質問セットで評価します: 検索方式ごとの指標、素朴な構成との比較、エスカレーション・回答保留・引用・応答時間。
+
+    結果は端末に表で表示し、レポート(Markdown・JSON・PNG)をフォルダに書き出します。
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from evals.report import compare_text, load_result
+
+    try:
+        if compare:
+            click.echo(compare_text(load_result(compare[0]), load_result(compare[1])))
+            return
+        _run(set_path, modes, out_dir, baseline, thresholds_path, gate, log_questions,
+             sys.stderr.isatty() if progress is None else progress)
+    except KasuharaError as exc:
+        raise _fail(exc) from exc
+
+
+def _run(set_path: Path | None, modes: tuple[str, ...], out_dir: Path | None, baseline: bool,
+         thresholds_path: Path | None, gate: bool, log_questions: bool, progress: bool) -> None:
+    from evals.dataset import DEFAULT_SET, EVALS_DIR
+    from evals.gate import THRESHOLDS, check, load_thresholds
+    from evals.report import summary_table, write_report
+    from evals.runner import parse_modes, run
+    from ingest.pipeline import ensure_index
+
+    settings = Settings()
+    chosen = parse_modes(modes)
+    thresholds = load_thresholds(thresholds_path or THRESHOLDS)
+    ensure_index(settings, progress=progress)
+    result = run(settings, set_path or DEFAULT_SET, chosen, baseline=baseline, progress=progress,
+                 log_questions=log_questions)
+    data = result.to_json()
+    failures = check(result.flat(), thresholds)
+    out_dir = out_dir or EVALS_DIR / "reports" / datetime.now().strftime("%Y%m%d-%H%M%S")
+    paths = write_report(data, out_dir, thresholds)
+    click.echo(summary_table(data, failures))
+    click.echo("")
+    click.echo(f"レポート: {out_dir}")
+    for path in paths:
+        click.echo(f"  {path.name}")
+    if gate and failures:
+        click.echo("合格基準を満たしていません。", err=True)
+        sys.exit(1)
+
+
+@eval_group.command("add-from-log")
+@click.argument("log_id")
+@click.option("--level", required=True, type=click.Choice(["urgent", "report", "consult", "none"]),
+              help="期待するエスカレーションの区分。")
+@click.option("--evidence", multiple=True, metavar="TEXT",
+              help="正解の根拠となるマニュアルの文言(索引の本文にあること。複数指定可)。")
+@click.option("--answerable/--not-answerable", default=True, show_default=True,
+              help="取り込んだマニュアルで答えられる質問か。")
+@click.option("--history", multiple=True, metavar="TEXT",
+              help="直前までの質問(古い順)。省略時は同じセッションの記録から補います。")
+@click.option("--set", "set_path", type=click.Path(path_type=Path, dir_okay=False), default=None, help=_SET_HELP)
+def add_from_log_command(log_id: str, level: str, evidence: tuple[str, ...], answerable: bool,
+                         history: tuple[str, ...], set_path: Path | None) -> None:
+    """質問ログの記録 LOG_ID を評価セットに追加します(うまく答えられなかった質問を回帰テストにする)。"""
+    from evals.dataset import DEFAULT_SET
+    from evals.from_log import add_from_log
+
+    try:
+        item = add_from_log(Settings(), log_id, level, evidence, answerable, set_path or DEFAULT_SET,
+                            history=list(history) if history else None)
+    except KasuharaError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"追加しました: {item.id}(区分 {item.level}、{'回答可' if item.answerable else '対象外'}"
+               f"{'、追加の質問' if item.history else ''}) → {set_path or DEFAULT_SET}")
+
+
+@eval_group.command("calibrate")
+@click.option("--set", "set_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="較正用の質問セット(既定: evals/calibration_questions.jsonl)。")
+def calibrate_command(set_path: Path | None) -> None:
+    """回答保留の閾値を較正用の質問セットで求め、設定の calibration_path に書き出します。"""
+    from evals.calibrate import calibrate
+    from evals.dataset import CALIBRATION_SET
+    from ingest.pipeline import ensure_index
+
+    settings = Settings()
+    try:
+        ensure_index(settings, progress=sys.stderr.isatty())
+        result = calibrate(settings, set_path or CALIBRATION_SET)
+    except KasuharaError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"閾値 {result.threshold:.5f}(語の重み {result.lexical_weight})"
+               f" / balanced accuracy {result.balanced_accuracy:.3f}({result.questions} 問)")
+    click.echo(f"書き出し先: {settings.calibration_path}")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(eval_group)
