@@ -8,6 +8,8 @@ Layout under `data_dir/index/`:
     CURRENT                           {"build": "<build_id>"}, replaced atomically when a build completes
 
 So a failed or killed build never touches the index being served; the swap is one os.replace.
+A rebuild (not forced) takes the vectors of unchanged chunk texts from the serving build, so an edit to
+the manifest or one added file does not re-embed the whole manual.
 A failed build removes its own folder; a killed one is removed by the next build. `index/.lock` keeps
 two ingests from building (and pruning each other's folders) at once.
 """
@@ -183,8 +185,10 @@ def write_build(
     embeddings: VectorEmbeddings,
     tokenizer: Tokenizer,
     progress: bool = True,
+    reuse: bool = False,
 ) -> IndexManifest:
-    """Write a complete build aside, then swap CURRENT to it."""
+    """Write a complete build aside, then swap CURRENT to it. With `reuse`, texts the serving build
+    already embedded with the same embedder keep their vectors."""
     started = time.perf_counter()
     store = IndexStore(settings.index_dir)
     build_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f") + "-" + build_input.corpus_hash[:8]
@@ -195,7 +199,8 @@ def write_build(
     try:
         _write_chunks(build_dir / "chunks.jsonl", chunks)
         _write_bm25(build_dir / "bm25", [tokenizer(c.text) for c in chunks])
-        vectors = _embed(embeddings, chunks, settings.embedding_batch_size, progress)
+        known = _previous_vectors(settings, store, embeddings.name) if reuse else {}
+        vectors = _embed(embeddings, chunks, settings.embedding_batch_size, progress, known)
         _write_chroma(settings, build_dir / "chroma", collection, chunks, vectors)
     except BaseException:
         # CURRENT still names the previous build; this half-written one is only litter.
@@ -240,14 +245,45 @@ def _write_bm25(path: Path, corpus_tokens: list[list[str]]) -> None:
     retriever.save(str(path))
 
 
-def _embed(embeddings: VectorEmbeddings, chunks: list[Chunk], batch: int, progress: bool) -> np.ndarray:
+def _text_key(text: str) -> str:
+    """What a stored vector was computed from (recorded in Chroma, so reuse never trusts a stale formula)."""
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _previous_vectors(settings: Settings, store: IndexStore, embedder: str) -> dict[str, np.ndarray]:
+    """text key -> vector from the serving build, when it used the same embedder; {} if unreadable."""
+    manifest = store.current_manifest()
+    if manifest is None or manifest.embedder != embedder:
+        return {}
+    try:
+        collection = _open_collection(settings, store.builds / manifest.build_id, manifest)
+        stored = collection.get(include=["embeddings", "metadatas"])
+    except Exception:  # a missing folder or an unreachable server: embed everything, as for a first build
+        return {}
+    return {
+        meta["text"]: np.asarray(vector, dtype=np.float32)
+        for meta, vector in zip(stored["metadatas"], stored["embeddings"])
+        if meta and "text" in meta
+    }
+
+
+def _embed(
+    embeddings: VectorEmbeddings, chunks: list[Chunk], batch: int, progress: bool,
+    known: dict[str, np.ndarray] | None = None,
+) -> np.ndarray:
     texts = [c.embedding_text for c in chunks]
-    parts = []
-    with tqdm(total=len(texts), desc="埋め込み", unit="件", disable=not progress) as bar:
-        for start in range(0, len(texts), batch):
-            parts.append(embeddings.embed_passages(texts[start:start + batch]))
-            bar.update(len(parts[-1]))
-    return np.vstack(parts) if parts else np.zeros((0, 1), dtype=np.float32)
+    known = known or {}
+    vectors: list[np.ndarray | None] = [known.get(_text_key(t)) for t in texts]
+    todo = [i for i, v in enumerate(vectors) if v is None]
+    reused = len(texts) - len(todo)
+    desc = f"埋め込み(変更のない {reused} 件は再利用)" if reused else "埋め込み"
+    with tqdm(total=len(todo), desc=desc, unit="件", disable=not progress) as bar:
+        for start in range(0, len(todo), batch):
+            rows = todo[start:start + batch]
+            for row, vector in zip(rows, embeddings.embed_passages([texts[r] for r in rows])):
+                vectors[row] = vector
+            bar.update(len(rows))
+    return np.vstack(vectors) if vectors else np.zeros((0, 1), dtype=np.float32)
 
 
 def _write_chroma(
@@ -264,7 +300,10 @@ def _write_chroma(
         collection.add(
             ids=[c.id for c in part],
             embeddings=vectors[start:start + batch],
-            metadatas=[{"row": start + i, "page": c.page or 0} for i, c in enumerate(part)],
+            metadatas=[
+                {"row": start + i, "page": c.page or 0, "text": _text_key(c.embedding_text)}
+                for i, c in enumerate(part)
+            ],
         )
 
 
@@ -287,11 +326,7 @@ class IndexReader:
         self.chunks = _read_chunks(build_dir / "chunks.jsonl")
         self.by_id = {c.id: c for c in self.chunks}
         self._bm25 = bm25s.BM25.load(str(build_dir / "bm25"))
-        # The vectors are where this build put them: its own folder, or the server it was built on
-        # (the configured URL wins, in case the server moved); not wherever the settings point today.
-        chroma_url = (settings.chroma_url or manifest.chroma_url) if manifest.chroma_url else ""
-        client = chroma_client(settings, build_dir / "chroma", chroma_url)
-        self._collection = client.get_collection(manifest.collection, embedding_function=None)
+        self._collection = _open_collection(settings, build_dir, manifest)
 
     @property
     def version(self) -> str:
@@ -319,6 +354,14 @@ class IndexReader:
             (int(meta["row"]), 1.0 - float(distance))
             for meta, distance in zip(result["metadatas"][0], result["distances"][0])
         ]
+
+
+def _open_collection(settings: Settings, build_dir: Path, manifest: IndexManifest):
+    # The vectors are where this build put them: its own folder, or the server it was built on
+    # (the configured URL wins, in case the server moved); not wherever the settings point today.
+    chroma_url = (settings.chroma_url or manifest.chroma_url) if manifest.chroma_url else ""
+    client = chroma_client(settings, build_dir / "chroma", chroma_url)
+    return client.get_collection(manifest.collection, embedding_function=None)
 
 
 def _read_chunks(path: Path) -> list[Chunk]:

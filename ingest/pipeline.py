@@ -72,7 +72,10 @@ def run_ingest(
         up_to_date = current is not None and current.build_key == key and current.chroma_url == settings.chroma_url
         if up_to_date and not force:
             return _summary(build_input, current, started, rebuilt=False)
-        manifest = write_build(settings, build_input, get_embeddings(settings), get_tokenizer(), progress)
+        # --force is for an index one distrusts: embed everything afresh.
+        manifest = write_build(
+            settings, build_input, get_embeddings(settings), get_tokenizer(), progress, reuse=not force
+        )
     return _summary(build_input, manifest, started, rebuilt=True)
 
 

@@ -67,7 +67,7 @@ def test_chroma_holds_our_vectors_in_cosine_space(built):
     assert collection.count() == 9
     assert collection.configuration["hnsw"]["space"] == "cosine"
     stored = collection.get(ids=[reader.chunks[4].id], include=["embeddings", "metadatas"])
-    assert stored["metadatas"][0] == {"row": 4, "page": 28}
+    assert stored["metadatas"][0]["row"] == 4 and stored["metadatas"][0]["page"] == 28
     ours = get_embeddings(built).embed_passages([reader.chunks[4].embedding_text])[0]
     assert np.allclose(stored["embeddings"][0], ours, atol=1e-5)  # Chroma embedded nothing itself
     hits = reader.dense_search(ours, k=3)
@@ -165,6 +165,50 @@ def test_no_index_yet_is_a_clear_error(settings):
         IndexReader(settings)
     with pytest.raises(IndexMissingError):
         indexed_chunks(settings)
+
+
+class CountingEmbeddings(VectorEmbeddings):
+    """The real embedder, counting the texts it is asked to embed."""
+
+    def __init__(self, real: VectorEmbeddings) -> None:
+        self.name, self._real, self.texts = real.name, real, []
+
+    def embed_passages(self, texts):
+        self.texts.extend(texts)
+        return self._real.embed_passages(texts)
+
+
+def all_vectors(settings: Settings) -> dict[str, np.ndarray]:
+    stored = IndexReader(settings)._collection.get(include=["embeddings"])
+    return dict(zip(stored["ids"], stored["embeddings"]))
+
+
+def test_a_rebuild_reuses_the_vectors_of_unchanged_texts(built, tmp_path):
+    before = all_vectors(built)
+    manifest = built.manifest_path
+    manifest.write_text(manifest.read_text("utf-8").replace('label = "2章 未然防止"', 'label = "第2章"'), "utf-8")
+    (built.corpus_dir / "manual" / "extra.md").write_text("# 追加資料\n\n- 夜間は警備室に連絡する\n", "utf-8")
+    counting = CountingEmbeddings(get_embeddings(built))
+    write_build(built, prepare(built), counting, get_tokenizer(), progress=False, reuse=True)
+    assert counting.texts == ["夜間は警備室に連絡する"]  # only the new text was embedded
+    after = all_vectors(built)
+    assert len(after) == 10
+    assert all(np.array_equal(after[i], v) for i, v in before.items())
+    assert {c.chapter for c in indexed_chunks(built) if c.page == 28} == {"第2章"}
+
+    fresh = CountingEmbeddings(get_embeddings(built))
+    write_build(built, prepare(built), fresh, get_tokenizer(), progress=False, reuse=False)
+    assert len(fresh.texts) == 10  # --force: nothing reused
+
+
+def test_vectors_of_another_embedder_are_never_reused(built):
+    class Renamed(CountingEmbeddings):
+        pass
+
+    other = Renamed(get_embeddings(built))
+    other.name = "some/other-model"
+    write_build(built, prepare(built), other, get_tokenizer(), progress=False, reuse=True)
+    assert len(other.texts) == 9
 
 
 class FailingEmbeddings(VectorEmbeddings):
