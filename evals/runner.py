@@ -187,6 +187,21 @@ class _QueryCache(VectorEmbeddings):
         return self._vectors[text]
 
 
+def index_is_stale(settings: Settings) -> bool:
+    """True when the corpus, embedder or tokeniser changed since the index being served was built
+    (then `kasuhara ingest` must run first, or the evaluation measures the old corpus)."""
+    from assistant.embeddings import embedder_name
+    from ingest.index import IndexStore, build_key
+    from ingest.pipeline import prepare
+    from ingest.tokens import TOKENIZER_NAME
+
+    manifest = IndexStore(settings.index_dir).current_manifest()
+    if manifest is None:
+        return True
+    key = build_key(prepare(settings).corpus_hash, embedder_name(settings), TOKENIZER_NAME)
+    return manifest.build_key != key
+
+
 def citation_problems(citations: Sequence[Citation], by_id: dict, pages: dict[tuple[str, int | None], str]) -> list[str]:
     """Why each invalid citation fails: unknown chunk, quote not verbatim in the chunk, or not in the
     cleaned source page text."""

@@ -221,3 +221,23 @@ def test_every_eval_command_has_help() -> None:
         assert command.help, name
         result = CliRunner().invoke(main, ["eval", name, "--help"])
         assert result.exit_code == 0 and command.help.splitlines()[0] in result.output
+
+
+def test_stale_index_is_reported(tmp_path: Path, small_set: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A corpus edit after the last ingest: the run still measures, but says the index is old."""
+    from evals.runner import index_is_stale
+    from ingest.pipeline import ensure_index
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(Settings().corpus_dir, corpus)
+    monkeypatch.setenv("KASUHARA_CORPUS_DIR", str(corpus))
+    monkeypatch.setenv("KASUHARA_DATA_DIR", str(tmp_path / "data"))
+    ensure_index(Settings(), progress=False)
+    assert not index_is_stale(Settings())
+    page = next((corpus / "manual").glob("*.txt"))
+    page.write_text(page.read_text(encoding="utf-8") + "\n追記された一文です。\n", encoding="utf-8")
+    assert index_is_stale(Settings())
+    result = CliRunner().invoke(main, ["eval", "--set", str(small_set), "--out", str(tmp_path / "o"),
+                                       "--modes", "hybrid", "--no-baseline", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert "kasuhara ingest" in result.output

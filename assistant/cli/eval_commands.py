@@ -64,13 +64,16 @@ def _run(set_path: Path | None, modes: tuple[str, ...], out_dir: Path | None, ba
     from evals.dataset import DEFAULT_SET, EVALS_DIR
     from evals.gate import THRESHOLDS, check, load_thresholds
     from evals.report import summary_table, write_report
-    from evals.runner import parse_modes, run
+    from evals.runner import index_is_stale, parse_modes, run
     from ingest.pipeline import ensure_index
 
     settings = Settings()
     chosen = parse_modes(modes)
     thresholds = load_thresholds(thresholds_path or THRESHOLDS)
     ensure_index(settings, progress=progress)
+    if index_is_stale(settings):
+        click.echo("注意: 索引は現在のコーパス(または埋め込み・分かち書きの設定)より古いものです。"
+                   "`kasuhara ingest` を実行してから評価してください。今回は古い索引を測ります。", err=True)
     result = run(settings, set_path or DEFAULT_SET, chosen, baseline=baseline, progress=progress,
                  log_questions=log_questions)
     data = result.to_json()
