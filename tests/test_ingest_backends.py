@@ -11,7 +11,7 @@ from assistant.embeddings import get_embeddings
 from assistant.settings import Settings
 from chroma_server import chroma_server
 from ingest.errors import EmbedderMismatchError
-from ingest.index import IndexReader, IndexStore, write_build
+from ingest.index import IndexReader, IndexStore, collection_name, write_build
 from ingest.pipeline import prepare, run_ingest
 from ingest.tokens import get_tokenizer
 from test_ingest_index import FailingEmbeddings
@@ -64,6 +64,21 @@ def test_server_collections_are_pruned_and_failed_builds_dropped(remote, server)
         write_build(settings, prepare(settings), failing, get_tokenizer(), progress=False)
     assert server_collections(server.url) - before == ours
     assert IndexReader(remote)._collection.count() == 9
+
+
+@pytest.mark.chroma_server
+def test_a_killed_builds_server_collection_is_swept_up(remote, server):
+    """A build killed after writing to the server leaves a folder without manifest.json and a
+    collection; the next build removes both."""
+    run_ingest(remote, progress=False)
+    dead = remote.index_dir / "builds" / "20000101T000000000000-deadbeef"
+    (dead / "bm25").mkdir(parents=True)
+    host, port = server.url.removeprefix("http://").split(":")
+    chromadb.HttpClient(host=host, port=int(port)).create_collection(collection_name(dead.name))
+    assert collection_name(dead.name) in server_collections(server.url)
+    run_ingest(remote, force=True, progress=False)
+    assert not dead.exists()
+    assert collection_name(dead.name) not in server_collections(server.url)
 
 
 @pytest.mark.chroma_server
