@@ -20,7 +20,7 @@ from ingest.errors import SourceError
 from ingest.manifest import CorpusManifest, Document, Layout
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".pdf")
-_JAPANESE_ENCODINGS = ["cp932", "euc_jp", "iso2022_jp"]  # cp932 is a superset of shift_jis
+_JAPANESE_ENCODINGS = ["cp932", "euc_jp"]  # cp932 is a superset of shift_jis
 _EXPORT_MARKERS = ("プレーンテキスト", "出典情報 |")
 _EXPORT_TEXT_MARKER = "プレーンテキスト"  # the site's header ends here, followed by its notes on the text
 _EXPORT_NOTES = ("資料テキストは", "テキストをコピーして")
@@ -86,6 +86,8 @@ def decode_text(data: bytes, path: Path) -> str:
     """
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return _decode_or_fail(data, "utf-16", path)
+    if b"\x1b$B" in data or b"\x1b$@" in data:  # ISO-2022-JP is 7-bit: it would pass for UTF-8
+        return _decode_or_fail(data, "iso2022_jp", path)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:

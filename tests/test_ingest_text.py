@@ -30,7 +30,7 @@ def chunks_of(corpus: Path, name: str, data: bytes):
     return make_chunks(structure_page(clean_page(raw)) for raw in raws)
 
 
-@pytest.mark.parametrize("encoding", ["cp932", "shift_jis", "utf-8", "utf-8-sig", "euc_jp"])
+@pytest.mark.parametrize("encoding", ["cp932", "shift_jis", "utf-8", "utf-8-sig", "euc_jp", "iso2022_jp"])
 def test_japanese_text_files_are_decoded(corpus_dir, encoding):
     chunks = chunks_of(corpus_dir, f"notes-{encoding}.txt", SJIS_TEXT.encode(encoding))
     assert [(c.kind, c.text) for c in chunks] == [
