@@ -264,8 +264,10 @@ def _run(settings: Settings, assistant: Assistant, questions: list[EvalQuestion]
     embeddings = _QueryCache(assistant.embeddings)
 
     def retriever(mode: str, fusion: str) -> HybridRetriever:
-        return HybridRetriever(reader=reader, embeddings=embeddings, tokenizer=assistant.tokenizer,
-                               k=K, mode=mode, fusion=fusion)
+        # The assistant's own retriever with another mode/fusion: whatever else it is configured with
+        # (tokeniser, query expansion...) stays the same, so the rows differ only in what they name.
+        return assistant.retriever.model_copy(
+            update={"embeddings": embeddings, "k": K, "mode": mode, "fusion": fusion})
 
     rows: dict[str, HybridRetriever] = {m: retriever(m, settings.fusion) for m in modes if m != "hybrid"}
     fusion_rows: dict[str, HybridRetriever] = (
