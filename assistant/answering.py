@@ -19,6 +19,7 @@ from assistant.citations import Citation, cite
 from assistant.contacts import Contacts, load_contacts
 from assistant.embeddings import get_embeddings
 from assistant.errors import KasuharaError
+from assistant.glossary import load_glossary
 from assistant.question_log import LogRecord, QuestionLog
 from assistant.retrieval import HybridRetriever, Retrieval
 from assistant.routing import Route, Router, load_policy
@@ -70,6 +71,14 @@ class Answer:
         }
 
 
+@dataclass(frozen=True)
+class Decision:
+    route: Route
+    answered: bool
+    gap: TopicGap | None = None
+    by_threshold: bool = False  # only the calibrated abstention threshold decided `answered`
+
+
 def clean_question(text: str, max_chars: int) -> str:
     """Strip control and invisible characters; reject what cannot be a question."""
     cleaned = _CONTROL.sub(" ", text or "").strip()
@@ -96,12 +105,12 @@ def with_history(question: str, history: Sequence[str]) -> str:
 
 class Assistant:
     def __init__(self, settings: Settings | None = None, question_log: QuestionLog | None = None,
-                 chat_model: Any = None) -> None:
+                 chat_model: Any = None, calibration: Calibration | None = None) -> None:
         self.settings = settings or Settings()
         self.embeddings = get_embeddings(self.settings)
         self.tokenizer = get_tokenizer()
         self.contacts: Contacts = load_contacts(self.settings.contacts_path)
-        self.calibration = Calibration.load(self.settings.calibration_path)
+        self.calibration = calibration or Calibration.load(self.settings.calibration_path)
         if self.calibration.embedder != self.embeddings.name:
             log.warning("calibration was fitted for %s, not %s; run `kasuhara eval calibrate`",
                         self.calibration.embedder, self.embeddings.name)
@@ -118,6 +127,7 @@ class Assistant:
         self.topic_gaps = TopicGaps(load_topics(self.settings.topics_path), reader.chunks)
         self.reader = reader
         self.retriever = HybridRetriever(reader=reader, embeddings=self.embeddings, tokenizer=self.tokenizer,
+                                         glossary=load_glossary(self.settings.glossary_path),
                                          k=self.settings.top_k, fusion=self.settings.fusion)
 
     def refresh(self) -> None:
@@ -140,7 +150,8 @@ class Assistant:
         self.refresh()
         text = with_history(question, history)
         retrieval = self.retriever.retrieve(text)
-        route, answered, gap = self._decide(text, retrieval)
+        decision = self.decide(text, retrieval)
+        route, answered, gap = decision.route, decision.answered, decision.gap
         citations = cite(self._supporting_chunks(route, retrieval)) if answered else []
         body = self._extractive(route, citations, answered, gap)
         mode, fallback = "extractive", None
@@ -157,21 +168,22 @@ class Assistant:
         log_id = self.question_log.record(record)
         return Answer(question, body, answered, route, citations, log_id, latency, mode, fallback, retrieval)
 
-    def _decide(self, text: str, retrieval: Retrieval) -> tuple[Route, bool, TopicGap | None]:
-        """The route, whether the manual answers the question, and the topic gap that stops it."""
+    def decide(self, text: str, retrieval: Retrieval) -> Decision:
+        """The route, whether the manual answers the question, and what decided it."""
         route = self.router.route(text, retrieval.tokens, retrieval.vector)
         if route.level == "urgent":
-            return route, True, None  # safety first: a possible crime is never held back
+            return Decision(route, True)  # safety first: a possible crime is never held back
         gap = self.topic_gaps.find(text)
         if gap is not None:
             reason = f"マニュアル未取込の話題「{gap.name}」({gap.chapter})"
-            return self.router.none_route([reason]), False, gap
+            return Decision(self.router.none_route([reason]), False, gap=gap)
         if route.level != "none":
-            return route, True, None
+            return Decision(route, True)
         injected = injection_phrase(text)
         if injected is not None:
-            return self.router.none_route([f"指示の書き換えを含む質問(「{injected}」)"]), False, None
-        return route, self.calibration.covers(retrieval.dense_top, retrieval.lexical_coverage), None
+            return Decision(self.router.none_route([f"指示の書き換えを含む質問(「{injected}」)"]), False)
+        covered = self.calibration.covers(retrieval.dense_top, retrieval.lexical_coverage)
+        return Decision(route, covered, by_threshold=True)
 
     def _supporting_chunks(self, route: Route, retrieval: Retrieval):
         hits = [h.chunk for h in retrieval.hits]

@@ -58,17 +58,20 @@ def fit(samples: Iterable[tuple[float, float, bool]], embedder: str) -> Calibrat
     negatives = len(samples) - positives
     if not positives or not negatives:
         raise CalibrationError("判定基準の作成には、マニュアルで答えられる質問と答えられない質問の両方が必要です。")
-    best: tuple[float, float, float] | None = None
+    best: tuple[float, float, float, float] | None = None
     for weight in _WEIGHTS:
         scores = sorted({dense + weight * coverage for dense, coverage, _ in samples})
-        # Candidate thresholds midway between neighbouring scores: the widest margin on both sides.
+        spread = (scores[-1] - scores[0]) or 1.0
+        # Candidates midway between neighbouring scores; among equally accurate ones, the widest gap
+        # (relative to the spread of scores) generalises best to questions not in the set.
         for low, high in zip(scores, scores[1:]):
             threshold = (low + high) / 2
             accuracy = _balanced_accuracy(samples, weight, threshold, positives, negatives)
-            if best is None or accuracy > best[0]:
-                best = (accuracy, weight, threshold)
+            candidate = (accuracy, (high - low) / spread, weight, threshold)
+            if best is None or candidate[:2] > best[:2]:
+                best = candidate
     assert best is not None
-    accuracy, weight, threshold = best
+    accuracy, _, weight, threshold = best
     return Calibration(round(threshold, 5), weight, embedder, len(samples), round(accuracy, 4))
 
 

@@ -68,6 +68,7 @@ class HybridRetriever(BaseRetriever):
     reader: Any
     embeddings: Any
     tokenizer: Any
+    glossary: Any = None  # assistant.glossary.Glossary: English phrases -> the manual's terms
     k: int = 5
     mode: str = "hybrid"
     fusion: str = "rrf"
@@ -76,7 +77,8 @@ class HybridRetriever(BaseRetriever):
         check_choice("検索方式", self.mode, MODES)
         check_choice("統合方式", self.fusion, FUSIONS)
         k = k or self.k
-        tokens = self.tokenizer(query)
+        lexical = self.glossary.expand(query) if self.glossary is not None else query
+        tokens = self.tokenizer(lexical)
         vector = self.embeddings.embed_question(query)
         bm25 = self.reader.bm25_scores(tokens)
         dense = np.zeros(len(self.reader.chunks), dtype=np.float32)
@@ -91,7 +93,7 @@ class HybridRetriever(BaseRetriever):
                 dense_rank.get(row), float(fused[row]), rank)
             for rank, row in enumerate(order, start=1)
         ]
-        nouns = self.tokenizer.nouns(query)
+        nouns = self.tokenizer.nouns(lexical)
         coverage = sum(t in self.reader.vocabulary for t in nouns) / len(nouns) if nouns else 0.0
         return Retrieval(query, tokens, vector, hits, coverage)
 

@@ -58,6 +58,10 @@ class Settings(BaseSettings):
         return self.corpus_dir / "topics.toml"
 
     @property
+    def glossary_path(self) -> Path:
+        return self.corpus_dir / "glossary.toml"
+
+    @property
     def contacts_path(self) -> Path:
         return self.corpus_dir / "contacts.toml"
 

@@ -1,38 +1,35 @@
 """Fit the abstention threshold on the calibration question set (held apart from the evaluation set).
 
-Only questions the router sends to level "none" are used: any other level is answered from the
-passages its policy cites, so the threshold decides nothing for them.
+Only the questions whose answerability the threshold actually decides are used: urgent, report and
+consult questions are answered from the passages their route cites, and topic gaps and injections are
+decided before the threshold (see Assistant.decide).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from assistant.answering import with_history
+from assistant.answering import Assistant, with_history
 from assistant.calibration import Calibration, fit
-from assistant.embeddings import get_embeddings
-from assistant.retrieval import HybridRetriever
-from assistant.routing import Router, load_policy
+from assistant.question_log import QuestionLog
 from assistant.settings import Settings
 from evals.dataset import CALIBRATION_SET, check_evidence, load_questions
-from ingest.index import IndexReader
-from ingest.tokens import get_tokenizer
+
+# Used only while fitting: decisions that reach the threshold are collected, not acted on.
+_UNFITTED = Calibration(threshold=0.0, lexical_weight=0.0, embedder="", questions=0, balanced_accuracy=0.0)
 
 
 def calibrate(settings: Settings, question_set: Path = CALIBRATION_SET) -> Calibration:
-    embeddings = get_embeddings(settings)
-    reader = IndexReader(settings, expected_embedder=embeddings.name)
+    log = QuestionLog("sqlite://", settings.spool_dir)  # nothing is asked, so nothing is logged
+    assistant = Assistant(settings, question_log=log, calibration=_UNFITTED)
     questions = load_questions(question_set)
-    check_evidence(questions, reader.chunks)
-    retriever = HybridRetriever(reader=reader, embeddings=embeddings, tokenizer=get_tokenizer(),
-                                k=settings.top_k, fusion=settings.fusion)
-    router = Router(load_policy(settings.policy_path), reader.chunks, embeddings.embed_passages)
+    check_evidence(questions, assistant.reader.chunks)
     samples = []
     for q in questions:
         text = with_history(q.question, q.history)
-        retrieval = retriever.retrieve(text)
-        if router.route(text, retrieval.tokens, retrieval.vector).level == "none":
+        retrieval = assistant.retriever.retrieve(text)
+        if assistant.decide(text, retrieval).by_threshold:
             samples.append((retrieval.dense_top, retrieval.lexical_coverage, q.answerable))
-    calibration = fit(samples, embeddings.name)
+    calibration = fit(samples, assistant.embeddings.name)
     calibration.save(settings.calibration_path)
     return calibration

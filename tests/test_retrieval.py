@@ -53,3 +53,22 @@ def test_it_composes_as_a_langchain_retriever(retriever: HybridRetriever) -> Non
     docs = retriever.invoke("小規模な会社では経営者が相談対応者？")
     assert isinstance(docs[0], Document) and "経営者" in docs[0].page_content
     assert {"bm25", "dense", "fused", "rank", "page"} <= set(docs[0].metadata)
+
+
+def test_english_phrases_reach_bm25_through_the_glossary(retriever: HybridRetriever) -> None:
+    from assistant.glossary import Glossary
+
+    question = "Why should head office have a cross-departmental consultation desk?"
+    with_glossary = retriever.retrieve(question)
+    assert with_glossary.hits[0].bm25_rank == 1 and "組織横断" in with_glossary.hits[0].chunk.text
+    without = retriever.model_copy(update={"glossary": Glossary({})}).retrieve(question)
+    assert all(h.bm25_rank is None for h in without.hits)
+    assert with_glossary.lexical_coverage > without.lexical_coverage == 0.0
+
+
+def test_glossary_matches_whole_words_longest_first() -> None:
+    from assistant.glossary import Glossary
+
+    glossary = Glossary({"hr": "人事労務", "store manager": "店長", "manager": "マネージャー"})
+    assert glossary.expand("three stores") == "three stores"
+    assert glossary.expand("Our store manager and HR").endswith("店長 人事労務")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from assistant.cli import ask_commands, eval_commands, ingest_commands, logs_commands
+from assistant.cli import ask_commands, eval_commands, ingest_commands, logs_commands, web_commands
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -17,5 +17,5 @@ def main() -> None:
     """カスタマー・ハラスメント相談アシスタント kasuhara。"""
 
 
-for _module in (ingest_commands, ask_commands, logs_commands, eval_commands):
+for _module in (ingest_commands, ask_commands, logs_commands, eval_commands, web_commands):
     _module.register(main)

@@ -1,0 +1,91 @@
+"""One FastAPI app: the staff chat at `/`, the officers' console at `/officer` (login at `/login`).
+
+`create_app()` needs no network: the index is built from the local corpus if missing, Gradio's
+analytics are off, and the theme uses installed fonts. `kasuhara serve` runs it with uvicorn.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Sequence
+
+import assistant.web  # noqa: F401  (Gradio environment first)
+import gradio as gr
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+
+from assistant.settings import Settings
+from assistant.web.common import mount_options
+
+log = logging.getLogger(__name__)
+
+PAGES = ("staff", "officer")
+
+
+def create_app(settings: Settings | None = None, pages: Sequence[str] = PAGES, assistant: Any = None,
+               notifier: Any = ..., build_index: bool = True, staff_options: dict[str, Any] | None = None,
+               auth: Any = None) -> FastAPI:
+    """Build the web app. `assistant`/`notifier` may be injected (tests); by default they come from
+    `settings` (the webhook from `settings.urgent_webhook_url`). `staff_options` go to `StaffChat`
+    (concurrency, queue_max_size); `auth` replaces the default `OfficerAuth(settings)`."""
+    from assistant.web import officer_console, staff_chat
+    from assistant.web.auth import CONSOLE_PREFIX, OfficerAuth
+    from assistant.webhook import notifier_from_settings
+
+    unknown = set(pages) - set(PAGES)
+    if unknown or not pages:
+        raise ValueError(f"pages must be a non-empty subset of {PAGES}, not {tuple(pages)}")
+    settings = settings or (assistant.settings if assistant is not None else Settings())
+    if assistant is None:
+        assistant = _assistant(settings, build_index)
+    if notifier is ...:
+        notifier = notifier_from_settings(settings)
+
+    app = FastAPI(title="kasuhara", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.assistant = assistant
+    app.state.notifier = notifier
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    if "officer" in pages:
+        auth = auth or OfficerAuth(settings)
+        auth.install(app)
+        app.state.auth = auth
+        officer_console.mount(app, assistant.question_log, auth, chunk_section=_chunk_sections(assistant))
+    if "staff" in pages:
+        # Mounted last: "/" would otherwise shadow /officer and /login.
+        blocks = staff_chat.build_staff_chat(assistant, notifier, **(staff_options or {}))
+        gr.mount_gradio_app(app, blocks, path="/", **mount_options())
+    else:
+        app.add_api_route("/", lambda: RedirectResponse(CONSOLE_PREFIX + "/", status_code=303),
+                          methods=["GET"], include_in_schema=False)
+    return app
+
+
+def _assistant(settings: Settings, build_index: bool) -> Any:
+    from assistant.answering import Assistant
+    from ingest.pipeline import ensure_index
+
+    if build_index:
+        ensure_index(settings, progress=False)
+    return Assistant(settings)
+
+
+def _chunk_sections(assistant: Any):
+    """chunk id -> section name, for retrieved chunks the log holds only by id."""
+
+    def lookup(chunk_id: str) -> str | None:
+        by_id = getattr(getattr(assistant, "reader", None), "by_id", None) or {}
+        chunk = by_id.get(chunk_id)
+        return chunk.section if chunk is not None else None
+
+    return lookup
+
+
+def run(app: FastAPI, host: str = "127.0.0.1", port: int = 7860, log_level: str = "info") -> None:
+    import uvicorn
+
+    # One process: Gradio keeps sessions and its queue in memory.
+    uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=False)

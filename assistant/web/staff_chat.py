@@ -1,0 +1,269 @@
+"""The staff chat (`/`): ask in Japanese, see whom to consult, how urgent it is, and the manual behind it.
+
+Run alone with `python -m assistant.web.staff_chat [--host 127.0.0.1] [--port 7860]`.
+
+Everything a member of staff typed is shown as text: the Chatbot renders Markdown, so user-derived
+strings go through `md_text` (entities + backslash escapes) and the Chatbot still sanitises HTML.
+The only HTML in a message is the level banner, built here from policy strings, escaped.
+The conversation lives in server-side `gr.State`; nothing is kept in the browser, and this page's
+events never return anything from the log (rating writes feedback for this session's own answers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import assistant.web  # noqa: F401  (Gradio environment first)
+import gradio as gr
+
+from assistant.web.common import ERROR_TITLE, LEVEL_LABELS, html_text, info, md_text, readable, warn
+
+log = logging.getLogger(__name__)
+
+# One answer takes ~20-50 ms of CPU (tokeniser and embedder are serialised by locks anyway); a few
+# workers keep the SQLite writer and the event loop busy without piling up threads. The queue holds
+# a burst of a whole shop floor; beyond that a member of staff reads the Japanese "busy" notice.
+ASK_CONCURRENCY = 4
+RATE_CONCURRENCY = 4
+QUEUE_MAX_SIZE = 64
+MAX_HISTORY = 10  # earlier questions passed to the assistant for follow-ups
+
+EXAMPLES = [
+    "お客様に大声で怒鳴られました。誰に相談すればいいですか？",
+    "お客様から「土下座しろ」と言われました。",
+    "刃物を見せられて脅されています。",
+    "同じお客様から何度も長時間の電話があります。",
+    "相談窓口はどのように設置すればよいですか？",
+]
+
+NOTE = (
+    "入力した質問と回答は、社内の相談対応チーム(カスタマー・ハラスメント防止対策推進チーム)が"
+    "確認するために記録されます。お客様や自分の氏名・電話番号などの個人情報は入力しないでください。"
+)
+
+# Plain symbols present in common Japanese fonts (no emoji font needed on shop-floor PCs).
+_BANNER_ICONS = {"urgent": "⚠", "report": "▲", "consult": "●", "none": "■"}
+
+
+@dataclass(frozen=True)
+class ChunkInfo:
+    chapter: str
+    page_title: str
+    section: str
+
+
+def _chunk_infos(answer: Any) -> dict[str, ChunkInfo]:
+    """Chapter / page title / section of the chunks this answer used (from the answer itself)."""
+    chunks = list(getattr(answer.route, "evidence", []) or [])
+    retrieval = getattr(answer, "retrieval", None)
+    if retrieval is not None:
+        chunks += [h.chunk for h in retrieval.hits]
+    infos = {}
+    for c in chunks:
+        rest = [p for p in c.section_path if p and p != c.page_title]
+        infos[c.id] = ChunkInfo(c.chapter, c.page_title, " › ".join(rest))
+    return infos
+
+
+def _banner(answer: Any, contacts: Any) -> str:
+    route = answer.route
+    if not answer.answered:
+        return (
+            '<div class="kh-banner kh-unanswered">'
+            "■ マニュアルに該当する記載が見つかりませんでした。下の相談窓口へ相談してください。</div>"
+        )
+    icon = _BANNER_ICONS.get(route.level, "")
+    label = html_text(route.label or LEVEL_LABELS.get(route.level, route.level))
+    lines = [f'<div class="kh-banner kh-{route.level}">{icon} {label}: {html_text(route.route)}']
+    if route.level == "urgent":
+        lines.append(f"<br>{html_text(contacts.emergency.note)}")
+    lines.append("</div>")
+    return "".join(lines)
+
+
+def _body_lines(answer: Any, templates: dict[str, str], contacts: Any) -> list[str]:
+    """The answer text, without what the banner and the citation list already show."""
+    lines = answer.answer.splitlines()
+    if answer.mode != "extractive":
+        return lines
+    org = templates.get("org_label", "")
+    drop = {templates.get("manual_heading", "")}
+    drop.add(org + templates.get("level_banner", "").format(label=answer.route.label, route=answer.route.route))
+    drop.add(org + templates.get("emergency_line", "").format(note=contacts.emergency.note))
+    quote_line = templates.get("quote_line", "")
+    drop |= {quote_line.format(quote=c.quote, n=c.n) for c in answer.citations}
+    return [line for line in lines if line not in drop]
+
+
+def render_answer(answer: Any, templates: dict[str, str], contacts: Any) -> list[dict[str, Any]]:
+    """Chatbot messages for one answer: the main message (banner, guidance, contacts), then one
+    collapsed message per citation with the verbatim quote and where it is in the manual."""
+    body = [md_text(line) for line in _body_lines(answer, templates, contacts) if line.strip()]
+    main = _banner(answer, contacts) + "\n\n" + "\n".join(body)
+    if answer.citations:
+        main += "\n\n**根拠となるマニュアルの箇所**(タップすると原文を表示します)"
+    messages = [{"role": "assistant", "content": main}]
+    infos = _chunk_infos(answer)
+    for c in answer.citations:
+        info = infos.get(c.chunk_id)
+        where = (info.section or info.page_title) if info else c.section
+        page = f" p.{c.page}" if c.page not in (None, "") else ""
+        details = []
+        if info:
+            details += [f"章: {info.chapter or '-'}", f"ページ: {info.page_title or '-'}", f"項目: {info.section or '-'}"]
+        else:
+            details.append(f"箇所: {c.section}")
+        details += [f"ページ番号: {c.page if c.page not in (None, '') else '-'}", f"出典: 『{c.source}』"]
+        content = "「" + md_text(c.quote) + "」\n\n" + "\n".join(md_text(d) for d in details)
+        messages.append({
+            "role": "assistant",
+            "content": content,
+            "metadata": {"title": md_text(f"[{c.n}] {where}{page}"), "status": "done"},
+        })
+    return messages
+
+
+class StaffChat:
+    """Handlers and layout of the staff chat over one `Assistant`."""
+
+    def __init__(self, assistant: Any, notifier: Any = None, concurrency: int = ASK_CONCURRENCY,
+                 queue_max_size: int = QUEUE_MAX_SIZE) -> None:
+        self.assistant = assistant
+        self.notifier = notifier
+        self.concurrency = concurrency
+        self.queue_max_size = queue_max_size
+
+    # --- handlers ------------------------------------------------------------------------------
+
+    def ask(self, message: str, messages: list | None, questions: list | None, session_id: str | None,
+            log_ids: dict | None) -> tuple[Any, ...]:
+        messages, questions, log_ids = list(messages or []), list(questions or []), dict(log_ids or {})
+        session_id = session_id or uuid.uuid4().hex
+        try:
+            answer = self.assistant.ask(message or "", history=questions, surface="web", session_id=session_id)
+        except Exception as exc:  # KasuharaError: its own message; anything else: logged, generic
+            # A notice, not gr.Error: the conversation and what was typed stay as they are.
+            warn(readable(exc), title=ERROR_TITLE)
+            return tuple(gr.skip() for _ in range(6))
+        self._notify(answer)
+        messages.append({"role": "user", "content": md_text(answer.question)})
+        start = len(messages)
+        messages += render_answer(answer, self.assistant.templates, self.assistant.contacts)
+        for index in range(start, len(messages)):
+            log_ids[str(index)] = answer.log_id
+        questions = (questions + [answer.question])[-MAX_HISTORY:]
+        return "", messages, messages, questions, session_id, log_ids
+
+    def ask_example(self, messages: list | None, questions: list | None, session_id: str | None,
+                    log_ids: dict | None, selected: gr.SelectData) -> tuple[Any, ...]:
+        value = selected.value
+        text = value.get("text", "") if isinstance(value, dict) else str(value or "")
+        return self.ask(text, messages, questions, session_id, log_ids)
+
+    def _notify(self, answer: Any) -> None:
+        if self.notifier is None:
+            return
+        try:
+            self.notifier.notify(answer)
+        except Exception:  # a notice must never cost the answer
+            log.exception("urgent webhook: could not queue the notice for %s", answer.log_id)
+
+    def rate(self, log_ids: dict | None, liked: gr.LikeData) -> None:
+        index = liked.index[0] if isinstance(liked.index, (list, tuple)) else liked.index
+        uid = (log_ids or {}).get(str(index))
+        if not uid:
+            return
+        value = 1 if liked.liked is True else -1 if liked.liked is False else None
+        try:
+            self.assistant.question_log.set_feedback(uid, value)
+        except Exception as exc:
+            warn(f"評価を記録できませんでした: {readable(exc)}")
+            return
+        if value is not None:
+            info("評価を記録しました。ご協力ありがとうございます。")
+
+    @staticmethod
+    def new_conversation() -> tuple[Any, ...]:
+        return "", [], [], [], "", {}
+
+    # --- layout --------------------------------------------------------------------------------
+
+    def build(self) -> gr.Blocks:
+        emergency = md_text(self.assistant.contacts.emergency.note)
+        with gr.Blocks(title="カスハラ相談アシスタント", analytics_enabled=False, fill_width=False) as demo:
+            gr.Markdown("# カスタマー・ハラスメント相談アシスタント", elem_classes=["kh-title"])
+            gr.Markdown(
+                "困ったことを入力すると、**誰に相談するか**・**急ぐべきか**・**マニュアルの根拠**を答えます。\n\n"
+                f"⚠ **緊急時**: {emergency}"
+            )
+            messages = gr.State([])
+            questions = gr.State([])
+            session_id = gr.State("")
+            log_ids = gr.State({})
+            chatbot = gr.Chatbot(
+                label="相談",
+                height="60vh",
+                min_height=320,
+                layout="bubble",
+                sanitize_html=True,
+                render_markdown=True,
+                allow_tags=False,
+                latex_delimiters=[],
+                buttons=[],  # no share (internet) and no copy (it would copy the escaped source)
+                feedback_options=("Like", "Dislike"),
+                examples=[{"text": q} for q in EXAMPLES],
+                placeholder="**例をタップするか、下の入力欄に相談内容を書いて送信してください。**",
+                allow_file_downloads=False,
+                elem_id="kh-chat",
+            )
+            with gr.Row(equal_height=True):
+                textbox = gr.Textbox(
+                    show_label=False,
+                    placeholder="例: お客様に怒鳴られた。誰に相談すれば？",
+                    lines=2,
+                    max_lines=8,
+                    scale=5,
+                    min_width=160,
+                    elem_id="kh-question",
+                    autofocus=True,
+                )
+                send = gr.Button("送信", variant="primary", scale=1, min_width=80, elem_id="kh-send")
+            new = gr.Button("新しい相談を始める", variant="secondary", size="sm", elem_id="kh-new")
+            gr.Markdown(NOTE, elem_classes=["kh-note"])
+
+            outputs = [textbox, chatbot, messages, questions, session_id, log_ids]
+            state_inputs = [messages, questions, session_id, log_ids]
+            common = dict(concurrency_limit=self.concurrency, concurrency_id="ask", api_visibility="private",
+                          show_progress="minimal")
+            textbox.submit(self.ask, [textbox, *state_inputs], outputs, **common)
+            send.click(self.ask, [textbox, *state_inputs], outputs, **common)
+            chatbot.example_select(self.ask_example, state_inputs, outputs, **common)
+            chatbot.like(self.rate, [log_ids], None, concurrency_limit=RATE_CONCURRENCY,
+                         api_visibility="private", show_progress="hidden")
+            new.click(self.new_conversation, None, outputs, api_visibility="private")
+            chatbot.clear(self.new_conversation, None, outputs, api_visibility="private")
+        demo.queue(default_concurrency_limit=self.concurrency, max_size=self.queue_max_size, api_open=False)
+        return demo
+
+
+def build_staff_chat(assistant: Any, notifier: Any = None, **options: Any) -> gr.Blocks:
+    return StaffChat(assistant, notifier, **options).build()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Serve only the staff chat."""
+    from assistant.web.app import create_app, run
+
+    parser = argparse.ArgumentParser(description="スタッフ用チャットだけを起動します。")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=7860)
+    args = parser.parse_args(argv)
+    run(create_app(pages=("staff",)), host=args.host, port=args.port)
+
+
+if __name__ == "__main__":
+    main()
