@@ -87,7 +87,9 @@ class HybridRetriever(BaseRetriever):
             dense[row], dense_rank[row] = similarity, position
         bm25_rank = _ranks(bm25)
         fused = self._fuse(bm25, bm25_rank, dense, dense_rank)
-        order = [row for row in np.argsort(-fused, kind="stable") if fused[row] > 0][:k]
+        found = set(bm25_rank) if self.mode == "bm25" else set(dense_rank) if self.mode == "dense" \
+            else set(bm25_rank) | set(dense_rank)
+        order = [int(row) for row in np.argsort(-fused, kind="stable") if int(row) in found][:k]
         hits = [
             Hit(self.reader.chunks[row], float(bm25[row]), float(dense[row]), bm25_rank.get(row),
                 dense_rank.get(row), float(fused[row]), rank)

@@ -36,8 +36,10 @@ class Settings(BaseSettings):
     mask_personal_data: bool = True
     max_question_chars: int = 1000
     top_k: int = 5
-    # Reciprocal rank fusion; see evals/README.md for the measurement behind the choice.
-    fusion: str = "rrf"
+    # Min-max weighted fusion: on both question sets it put the right passage first in the answer more
+    # often than RRF (assistant Recall@1 0.851 -> 0.891 on evals/questions.jsonl, 0.829 -> 0.886 on the
+    # calibration set) at equal Recall@3. `kasuhara eval` prints both fusions on every run.
+    fusion: str = "weighted"
 
     llm_model: str | None = Field(None, description="init_chat_model id, e.g. ollama:qwen2.5:7b")
     llm_base_url: str | None = None

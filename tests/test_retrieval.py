@@ -17,13 +17,25 @@ def retriever(assistant) -> HybridRetriever:
 
 
 def test_hybrid_hits_keep_both_scores_and_the_fused_rank(retriever: HybridRetriever) -> None:
-    hits = retriever.retrieve("本社に組織横断的な相談窓口を置くのはなぜ").hits
+    hits = retriever.model_copy(update={"fusion": "rrf"}).retrieve("本社に組織横断的な相談窓口を置くのはなぜ").hits
     assert "組織横断" in hits[0].chunk.text
     assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
     assert all(a.fused >= b.fused for a, b in zip(hits, hits[1:]))
     top = hits[0]
     assert top.bm25 > 0 and 0.5 < top.dense <= 1.0
     assert top.fused == pytest.approx(1 / (RRF_K + top.bm25_rank) + 1 / (RRF_K + top.dense_rank))
+
+
+def test_weighted_fusion_averages_min_max_scores_and_keeps_every_candidate(retriever: HybridRetriever) -> None:
+    weighted = retriever.model_copy(update={"fusion": "weighted", "k": 50})
+    hits = weighted.retrieve("本社に組織横断的な相談窓口を置くのはなぜ").hits
+    assert len(hits) == 9  # the lowest-scoring chunk scales to 0 but is still a candidate
+    bm25 = [h.bm25 for h in hits if h.bm25 > 0]
+    dense = [h.dense for h in hits]
+    top = hits[0]
+    expected = 0.5 * (top.bm25 - min(bm25)) / (max(bm25) - min(bm25)) \
+        + 0.5 * (top.dense - min(dense)) / (max(dense) - min(dense))
+    assert top.fused == pytest.approx(expected, rel=1e-5)
 
 
 def test_modes_rank_by_their_own_signal(retriever: HybridRetriever) -> None:
