@@ -238,3 +238,44 @@ def test_console_session_ends_at_logout(browser_session) -> None:
     page.wait_for_url("**/login")
     page.goto(browser_session.base + "/officer/")
     page.wait_for_url("**/login?next=**")
+
+
+def test_full_queue_shows_a_japanese_busy_notice(chromium, web_settings, web_assistant) -> None:
+    """With one worker and a queue of one, a third member of staff reads a Japanese notice."""
+    import threading
+
+    from assistant.web.app import create_app
+    from browser import open_session, serve
+
+    release = threading.Event()
+
+    class Slow:
+        templates, contacts = web_assistant.templates, web_assistant.contacts
+        question_log, settings = web_assistant.question_log, web_assistant.settings
+
+        def ask(self, question, **kwargs):
+            release.wait(20)
+            return web_assistant.ask(question, **kwargs)
+
+    app = create_app(web_settings, assistant=Slow(), pages=("staff",), notifier=None,
+                     staff_options={"concurrency": 1, "queue_max_size": 1})
+    with serve(app) as served:
+        session = open_session(chromium, served.url)
+        try:
+            pages = []
+            for i in range(3):
+                page = session.new_page()
+                page.goto(served.url + "/")
+                page.wait_for_selector("#kh-question textarea")
+                page.fill("#kh-question textarea", f"お客様に怒鳴られた({i})")
+                page.click("#kh-send")
+                page.wait_for_timeout(700)
+                pages.append(page)
+            notice = pages[2].get_by_text("ただいま混み合っています", exact=False)
+            notice.first.wait_for(timeout=15_000)
+            assert pages[2].get_by_text("This application is currently busy").count() == 0
+            screenshot(pages[2], "chat-busy.png", full_page=False)
+        finally:
+            release.set()
+            session.context.close()
+        assert session.external == []

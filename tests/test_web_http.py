@@ -46,6 +46,7 @@ def cookies(live_app) -> dict[str, str]:
 def test_staff_page_config_has_no_api_link_history_or_analytics(live_app) -> None:
     page = httpx.get(live_app.url + "/", timeout=10)
     assert page.status_code == 200
+    assert page.headers["x-frame-options"] == "DENY" and page.headers["x-content-type-options"] == "nosniff"
     config = httpx.get(live_app.url + "/config", timeout=10).json()
     assert config["footer_links"] == []
     assert config["analytics_enabled"] is False
@@ -162,6 +163,8 @@ def test_login_sets_a_signed_httponly_samesite_cookie_and_logout_revokes_it(live
     cookies = {COOKIE: ok.cookies[COOKIE]}
     config = httpx.get(live_app.url + "/officer/config", cookies=cookies, timeout=10)
     assert config.status_code == 200 and config.json()["username"] == OFFICER
+    console = httpx.get(live_app.url + "/officer/", cookies=cookies, timeout=10)
+    assert console.status_code == 200 and console.headers["x-frame-options"] == "DENY"
     out = httpx.get(live_app.url + "/logout", cookies=cookies, follow_redirects=False, timeout=10)
     assert out.status_code == 303
     assert httpx.get(live_app.url + "/officer/config", cookies=cookies, timeout=10).status_code == 401

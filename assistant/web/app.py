@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None, pages: Sequence[str] = PAGES, a
         notifier = notifier_from_settings(settings)
 
     app = FastAPI(title="kasuhara", docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(SecurityHeaders)
     app.state.assistant = assistant
     app.state.notifier = notifier
 
@@ -62,6 +63,32 @@ def create_app(settings: Settings | None = None, pages: Sequence[str] = PAGES, a
         app.add_api_route("/", lambda: RedirectResponse(CONSOLE_PREFIX + "/", status_code=303),
                           methods=["GET"], include_in_schema=False)
     return app
+
+
+class SecurityHeaders:
+    """ASGI middleware: no framing (clickjacking on the console's buttons), no MIME sniffing,
+    no referrer beyond this site. Headers a response already sets are kept."""
+
+    HEADERS = [(b"x-frame-options", b"DENY"), (b"content-security-policy", b"frame-ancestors 'none'"),
+               (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin")]
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers += [(name, value) for name, value in self.HEADERS if name not in present]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def _assistant(settings: Settings, build_index: bool) -> Any:

@@ -327,6 +327,7 @@ class OfficerConsole:
                     notes = gr.Dataframe(headers=NOTE_HEADERS, datatype="str", interactive=False, wrap=True,
                                          label="メモ(誰が・いつ)", elem_id="kh-notes")
                 with gr.Tab("分析", id="insight") as insight_tab:
+                    gr.Markdown("集計は上の絞り込み条件(期間・区分など)に従います。")
                     insight_btn = gr.Button("集計を更新", elem_id="kh-insight")
                     insight_summary = gr.Markdown("")
                     per_day = gr.BarPlot(x="日付", y="件数", color="区分", color_map=LEVEL_COLORS,
