@@ -45,7 +45,7 @@ CSS = """
 .toast-title.info::before, .toast-title.success::before { content: "お知らせ"; font-size: var(--text-md); }
 @media (max-width: 640px) {
   .gradio-container { padding: 4px !important; }
-  .kh-title h1 { font-size: 1.25em; }
+  .kh-title h1 { font-size: 1.3rem !important; margin-bottom: 0 !important; }
 }
 """
 

@@ -151,8 +151,8 @@ class OfficerConsole:
             total = self.log.count(filters)
         except Exception as exc:
             raise user_error(exc) from None
-        shown = f"{len(rows)}件を表示" if len(rows) < total else f"{total}件"
-        summary = f"該当 **{total}** 件({shown}。★は未完了の緊急案件)"
+        shown = f"(新しい順に{len(rows)}件を表示)" if len(rows) < total else ""
+        summary = f"該当 **{total}** 件{shown}。★ は未完了の緊急案件で、先頭に固定しています。"
         query = urlencode({k: v for k, v in zip(FILTER_KEYS, (since, until, level, answered, feedback, status, text)) if v})
         link = f"{EXPORT_PATH}?{query}" if query else EXPORT_PATH
         export = f"[この条件の一覧をCSVでダウンロード({total}件)]({link})"

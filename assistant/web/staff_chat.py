@@ -206,6 +206,7 @@ class StaffChat:
             log_ids = gr.State({})
             chatbot = gr.Chatbot(
                 label="相談",
+                show_label=False,
                 height="60vh",
                 min_height=320,
                 layout="bubble",
