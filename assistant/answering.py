@@ -138,6 +138,11 @@ class Assistant:
                 if current != self.reader.version:
                     self._load_index()
 
+    def section_of(self, chunk_id: str) -> str | None:
+        """Where a logged chunk id sits in the manual (chapter › page title › section), if still indexed."""
+        chunk = self.reader.by_id.get(chunk_id)
+        return chunk.section if chunk is not None else None
+
     @property
     def policy(self):
         return self.router.policy

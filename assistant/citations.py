@@ -25,6 +25,9 @@ class Citation:
     quote: str
     source: str
     source_url: str
+    chapter: str = ""
+    page_title: str = ""
+    heading: str = ""  # the section below the page title, e.g. 相談体制の整備(例) › 相談窓口・相談対応者の設置
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -34,7 +37,8 @@ def cite(chunks: list[Chunk]) -> list[Citation]:
     """Number distinct chunks from 1, in order; the quote is the chunk's verbatim text."""
     unique = list({c.id: c for c in chunks}.values())
     return [
-        Citation(n, c.id, c.section, c.page, c.text, c.document_title, c.source_url)
+        Citation(n, c.id, c.section, c.page, c.text, c.document_title, c.source_url, c.chapter, c.page_title,
+                 " › ".join(p for p in c.section_path if p and p != c.page_title))
         for n, c in enumerate(unique, start=1)
     ]
 

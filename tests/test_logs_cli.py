@@ -240,7 +240,7 @@ def test_status_hides_password_and_reports_outage(tmp_path: Path, monkeypatch: p
 def test_flush_replays_spool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KASUHARA_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("KASUHARA_DATABASE_URL", raising=False)
-    with QuestionLog(f"postgresql+psycopg://x@127.0.0.1:1/none", Settings().spool_dir) as down:
+    with QuestionLog("postgresql+psycopg://x@127.0.0.1:1/none", Settings().spool_dir) as down:
         down.record(LogRecord.new(surface="cli", question="あとで反映", level="none", answered=False))
     result = run("flush")
     assert result.exit_code == 0 and "1 件を書き込みました。残り 0 件。" in result.stdout

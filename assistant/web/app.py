@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None, pages: Sequence[str] = PAGES, a
         auth = auth or OfficerAuth(settings)
         auth.install(app)
         app.state.auth = auth
-        officer_console.mount(app, assistant.question_log, auth, chunk_section=_chunk_sections(assistant))
+        officer_console.mount(app, assistant.question_log, auth, chunk_section=getattr(assistant, "section_of", None))
     if "staff" in pages:
         # Mounted last: "/" would otherwise shadow /officer and /login.
         blocks = staff_chat.build_staff_chat(assistant, notifier, **(staff_options or {}))
@@ -98,17 +98,6 @@ def _assistant(settings: Settings, build_index: bool) -> Any:
     if build_index:
         ensure_index(settings, progress=False)
     return Assistant(settings)
-
-
-def _chunk_sections(assistant: Any):
-    """chunk id -> section name, for retrieved chunks the log holds only by id."""
-
-    def lookup(chunk_id: str) -> str | None:
-        by_id = getattr(getattr(assistant, "reader", None), "by_id", None) or {}
-        chunk = by_id.get(chunk_id)
-        return chunk.section if chunk is not None else None
-
-    return lookup
 
 
 def run(app: FastAPI, host: str = "127.0.0.1", port: int = 7860, log_level: str = "info") -> None:

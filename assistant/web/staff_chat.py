@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import logging
 import uuid
-from dataclasses import dataclass
 from typing import Any, Sequence
 
 import assistant.web  # noqa: F401  (Gradio environment first)
@@ -47,26 +46,6 @@ NOTE = (
 
 # Plain symbols present in common Japanese fonts (no emoji font needed on shop-floor PCs).
 _BANNER_ICONS = {"urgent": "⚠", "report": "▲", "consult": "●", "none": "■"}
-
-
-@dataclass(frozen=True)
-class ChunkInfo:
-    chapter: str
-    page_title: str
-    section: str
-
-
-def _chunk_infos(answer: Any) -> dict[str, ChunkInfo]:
-    """Chapter / page title / section of the chunks this answer used (from the answer itself)."""
-    chunks = list(getattr(answer.route, "evidence", []) or [])
-    retrieval = getattr(answer, "retrieval", None)
-    if retrieval is not None:
-        chunks += [h.chunk for h in retrieval.hits]
-    infos = {}
-    for c in chunks:
-        rest = [p for p in c.section_path if p and p != c.page_title]
-        infos[c.id] = ChunkInfo(c.chapter, c.page_title, " › ".join(rest))
-    return infos
 
 
 def _banner(answer: Any, contacts: Any) -> str:
@@ -107,17 +86,11 @@ def render_answer(answer: Any, templates: dict[str, str], contacts: Any) -> list
     if answer.citations:
         main += "\n\n**根拠となるマニュアルの箇所**(タップすると原文を表示します)"
     messages = [{"role": "assistant", "content": main}]
-    infos = _chunk_infos(answer)
     for c in answer.citations:
-        info = infos.get(c.chunk_id)
-        where = (info.section or info.page_title) if info else c.section
+        where = c.heading or c.page_title or c.section
         page = f" p.{c.page}" if c.page not in (None, "") else ""
-        details = []
-        if info:
-            details += [f"章: {info.chapter or '-'}", f"ページ: {info.page_title or '-'}", f"項目: {info.section or '-'}"]
-        else:
-            details.append(f"箇所: {c.section}")
-        details += [f"ページ番号: {c.page if c.page not in (None, '') else '-'}", f"出典: 『{c.source}』"]
+        details = [f"章: {c.chapter or '-'}", f"ページ: {c.page_title or '-'}", f"項目: {c.heading or '-'}",
+                   f"ページ番号: {c.page if c.page not in (None, '') else '-'}", f"出典: 『{c.source}』"]
         content = "「" + md_text(c.quote) + "」\n\n" + "\n".join(md_text(d) for d in details)
         messages.append({
             "role": "assistant",
