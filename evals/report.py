@@ -155,7 +155,7 @@ def markdown(data: dict[str, Any], thresholds: Thresholds | None = None) -> str:
         md.append(f"| {label} | " + " | ".join(_fmt(m, values[m]) for m in RETRIEVAL_METRICS)
                   + f" | {values['chunks']} |")
     if data.get("fusions"):
-        md += ["", f"統合方式の比較: " + "、".join(
+        md += ["", "統合方式の比較: " + "、".join(
             f"{name} は Recall@1 {v['recall_at_1']:.3f} / MRR@10 {v['mrr_at_10']:.3f}"
             for name, v in data["fusions"].items())]
     if data.get("baseline"):
