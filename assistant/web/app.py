@@ -105,3 +105,14 @@ def run(app: FastAPI, host: str = "127.0.0.1", port: int = 7860, log_level: str 
 
     # One process: Gradio keeps sessions and its queue in memory.
     uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=False)
+
+
+def serve_alone(page: str, description: str, port: int, argv: Sequence[str] | None = None) -> None:
+    """Command line of a page file run on its own (`python -m assistant.web.staff_chat`)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--host", default="127.0.0.1", help="待ち受けるアドレス")
+    parser.add_argument("--port", type=int, default=port, help="待ち受けるポート")
+    args = parser.parse_args(argv)
+    run(create_app(pages=(page,)), host=args.host, port=args.port)

@@ -10,7 +10,6 @@ Every handler that reads or changes the log first calls `auth.require_officer(re
 
 from __future__ import annotations
 
-import argparse
 import logging
 from datetime import date, datetime
 from typing import Any, Callable, Sequence
@@ -421,13 +420,9 @@ def mount(app: FastAPI, question_log: QuestionLog, auth: OfficerAuth,
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Serve only the console (and its login page)."""
-    from assistant.web.app import create_app, run
+    from assistant.web.app import serve_alone
 
-    parser = argparse.ArgumentParser(description="担当者用コンソールだけを起動します。")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=7861)
-    args = parser.parse_args(argv)
-    run(create_app(pages=("officer",)), host=args.host, port=args.port)
+    serve_alone("officer", "担当者用コンソールだけを起動します。", 7861, argv)
 
 
 if __name__ == "__main__":

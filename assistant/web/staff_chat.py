@@ -11,7 +11,6 @@ events never return anything from the log (rating writes feedback for this sessi
 
 from __future__ import annotations
 
-import argparse
 import logging
 import uuid
 from typing import Any, Sequence
@@ -230,13 +229,9 @@ def build_staff_chat(assistant: Any, notifier: Any = None, **options: Any) -> gr
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Serve only the staff chat."""
-    from assistant.web.app import create_app, run
+    from assistant.web.app import serve_alone
 
-    parser = argparse.ArgumentParser(description="スタッフ用チャットだけを起動します。")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=7860)
-    args = parser.parse_args(argv)
-    run(create_app(pages=("staff",)), host=args.host, port=args.port)
+    serve_alone("staff", "スタッフ用チャットだけを起動します。", 7860, argv)
 
 
 if __name__ == "__main__":
