@@ -72,6 +72,16 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class _IndexState:
+    """Everything that depends on one index build, swapped as a whole when a new build is served."""
+
+    reader: IndexReader
+    retriever: HybridRetriever
+    router: Router
+    topic_gaps: TopicGaps
+
+
+@dataclass(frozen=True)
 class Decision:
     route: Route
     answered: bool
@@ -122,13 +132,13 @@ class Assistant:
 
     def _load_index(self) -> None:
         reader = IndexReader(self.settings, expected_embedder=self.embeddings.name)
-        policy = load_policy(self.settings.policy_path)
-        self.router = Router(policy, reader.chunks, self.embeddings.embed_passages)
-        self.topic_gaps = TopicGaps(load_topics(self.settings.topics_path), reader.chunks)
-        self.reader = reader
-        self.retriever = HybridRetriever(reader=reader, embeddings=self.embeddings, tokenizer=self.tokenizer,
-                                         glossary=load_glossary(self.settings.glossary_path),
-                                         k=self.settings.top_k, fusion=self.settings.fusion)
+        retriever = HybridRetriever(reader=reader, embeddings=self.embeddings, tokenizer=self.tokenizer,
+                                    glossary=load_glossary(self.settings.glossary_path),
+                                    k=self.settings.top_k, fusion=self.settings.fusion)
+        router = Router(load_policy(self.settings.policy_path), reader.chunks, self.embeddings.embed_passages)
+        topic_gaps = TopicGaps(load_topics(self.settings.topics_path), reader.chunks)
+        # One assignment: a request in flight keeps the snapshot it started with.
+        self._index = _IndexState(reader, retriever, router, topic_gaps)
 
     def refresh(self) -> None:
         """Pick up a newer index (a finished `kasuhara ingest`) without a restart."""
@@ -138,6 +148,18 @@ class Assistant:
                 if current != self.reader.version:
                     self._load_index()
 
+    @property
+    def reader(self) -> IndexReader:
+        return self._index.reader
+
+    @property
+    def retriever(self) -> HybridRetriever:
+        return self._index.retriever
+
+    @property
+    def router(self) -> Router:
+        return self._index.router
+
     def section_of(self, chunk_id: str) -> str | None:
         """Where a logged chunk id sits in the manual (chapter › page title › section), if still indexed."""
         chunk = self.reader.by_id.get(chunk_id)
@@ -145,7 +167,7 @@ class Assistant:
 
     @property
     def policy(self):
-        return self.router.policy
+        return self._index.router.policy
 
     def ask(self, question: str, history: Sequence[str] = (), surface: str = "cli",
             session_id: str = "") -> Answer:
@@ -153,9 +175,10 @@ class Assistant:
         question = clean_question(question, self.settings.max_question_chars)
         history = [h for h in (_CONTROL.sub(" ", h).strip() for h in history) if h]
         self.refresh()
+        index = self._index
         text = with_history(question, history)
-        retrieval = self.retriever.retrieve(text)
-        decision = self.decide(text, retrieval)
+        retrieval = index.retriever.retrieve(text)
+        decision = self.decide(text, retrieval, index)
         route, answered, gap = decision.route, decision.answered, decision.gap
         citations = cite(self._supporting_chunks(route, retrieval)) if answered else []
         body = self._extractive(route, citations, answered, gap)
@@ -168,25 +191,26 @@ class Assistant:
             reasons=route.reasons, answered=answered, retrieved=[h.to_log() for h in retrieval.hits],
             citations=[c.to_json() for c in citations], answer=body, answer_mode=mode,
             fallback_reason=fallback, latency_ms=latency, embedder=self.embeddings.name,
-            index_version=self.reader.version,
+            index_version=index.reader.version,
         )
         log_id = self.question_log.record(record)
         return Answer(question, body, answered, route, citations, log_id, latency, mode, fallback, retrieval)
 
-    def decide(self, text: str, retrieval: Retrieval) -> Decision:
+    def decide(self, text: str, retrieval: Retrieval, index: "_IndexState | None" = None) -> Decision:
         """The route, whether the manual answers the question, and what decided it."""
-        route = self.router.route(text, retrieval.tokens, retrieval.vector)
+        index = index or self._index
+        route = index.router.route(text, retrieval.tokens, retrieval.vector)
         if route.level == "urgent":
             return Decision(route, True)  # safety first: a possible crime is never held back
-        gap = self.topic_gaps.find(text)
+        gap = index.topic_gaps.find(text)
         if gap is not None:
             reason = f"マニュアル未取込の話題「{gap.name}」({gap.chapter})"
-            return Decision(self.router.none_route([reason]), False, gap=gap)
+            return Decision(index.router.none_route([reason]), False, gap=gap)
         if route.level != "none":
             return Decision(route, True)
         injected = injection_phrase(text)
         if injected is not None:
-            return Decision(self.router.none_route([f"指示の書き換えを含む質問(「{injected}」)"]), False)
+            return Decision(index.router.none_route([f"指示の書き換えを含む質問(「{injected}」)"]), False)
         covered = self.calibration.covers(retrieval.dense_top, retrieval.lexical_coverage)
         return Decision(route, covered, by_threshold=True)
 
