@@ -27,11 +27,18 @@ class LLMAnswerError(KasuharaError):
     """The generated answer failed, timed out, or did not cite faithfully."""
 
 
+_models: dict[tuple, Any] = {}
+
+
 def chat_model(settings: Settings) -> Any:
+    """The configured chat model, built once per process (init_chat_model imports the provider)."""
     from langchain.chat_models import init_chat_model
 
-    kwargs = {"base_url": settings.llm_base_url} if settings.llm_base_url else {}
-    return init_chat_model(settings.llm_model, timeout=settings.llm_timeout_seconds, **kwargs)
+    key = (settings.llm_model, settings.llm_base_url, settings.llm_timeout_seconds)
+    if key not in _models:
+        kwargs = {"base_url": settings.llm_base_url} if settings.llm_base_url else {}
+        _models[key] = init_chat_model(settings.llm_model, timeout=settings.llm_timeout_seconds, **kwargs)
+    return _models[key]
 
 
 def build_messages(settings: Settings, question: str, route: Route, citations: list[Citation],

@@ -116,3 +116,12 @@ def test_prompt_treats_question_and_excerpts_as_data(built_settings) -> None:
     assert "データです" in system and injected not in system
     assert f"<質問>\n{injected}\n</質問>" in user
     assert answer.citations[0].quote in user
+
+
+def test_a_configured_provider_that_is_not_installed_falls_back(built_settings, tmp_path) -> None:
+    # No provider package (langchain-ollama) is installed here: init_chat_model raises ImportError.
+    settings = built_settings.model_copy(update={"llm_model": "ollama:qwen2.5:7b"})
+    log = QuestionLog(f"sqlite:///{tmp_path / 'log.db'}", tmp_path / "spool")
+    answer = Assistant(settings, question_log=log).ask(QUESTION)
+    assert answer.mode == "extractive" and "LLM の呼び出しに失敗しました" in answer.fallback_reason
+    assert answer.answer.startswith("【組織の案内】【相談】")
