@@ -32,11 +32,13 @@ from ingest.tokens import get_tokenizer
 log = logging.getLogger(__name__)
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
-# A short turn, or one that opens with these, continues the previous question.
-_FOLLOW_UP_CUES = ("それでも", "それで", "その場合", "その後", "じゃあ", "では", "次は", "なら", "もし",
-                   "then", "and if", "what if", "still")
-_FOLLOW_UP_MAX_CHARS = 30
-_TOPIC_CHANGE = ("ところで", "話は変わ", "別件", "by the way", "unrelated")
+# A turn that opens with these, or points back with a demonstrative, continues the previous question.
+_FOLLOW_UP_CUES = ("それでも", "それで", "その場合", "その後", "そのあと", "それって", "じゃあ", "では", "次は",
+                   "なら", "もし", "then", "and if", "what if", "still", "after that")
+# Demonstratives point back; an opening "which/how often" asks about the last turn's subject.
+_POINTING_BACK = ("それ", "その", "そこ", "これ", "この", "こういう", "そういう", "あの", "どの", "どれ",
+                  "どっち", "which", "how often", "how many")
+_TOPIC_CHANGE = ("ところで", "話は変わ", "話変わ", "別件", "by the way", "unrelated", "another question")
 _SUPPORT_HITS = 2  # retrieved passages quoted beside the ones the route rests on
 
 
@@ -102,15 +104,18 @@ def clean_question(text: str, max_chars: int) -> str:
 
 
 def with_history(question: str, history: Sequence[str]) -> str:
-    """The text to retrieve and route on: a follow-up is read together with the question it follows."""
-    if not history:
-        return question
-    folded = unicodedata.normalize("NFKC", question).lower()
+    """The question read together with the one it follows."""
+    return f"{history[-1]}\n{question}" if history else question
+
+
+def opens_as_follow_up(question: str) -> bool | None:
+    """True/False when the wording alone tells whether the turn continues the last one; else None."""
+    folded = unicodedata.normalize("NFKC", question).strip().lower()
     if folded.startswith(_TOPIC_CHANGE):
-        return question
-    if len(question) <= _FOLLOW_UP_MAX_CHARS or folded.startswith(_FOLLOW_UP_CUES):
-        return f"{history[-1]}\n{question}"
-    return question
+        return False
+    if folded.startswith(_FOLLOW_UP_CUES) or folded.startswith(_POINTING_BACK):
+        return True
+    return None
 
 
 class Assistant:
@@ -176,7 +181,7 @@ class Assistant:
         history = [h for h in (_CONTROL.sub(" ", h).strip() for h in history) if h]
         self.refresh()
         index = self._index
-        text = with_history(question, history)
+        text = self.context_text(question, history, index)
         retrieval = index.retriever.retrieve(text)
         decision = self.decide(text, retrieval, index)
         route, answered, gap = decision.route, decision.answered, decision.gap
@@ -195,6 +200,23 @@ class Assistant:
         )
         log_id = self.question_log.record(record)
         return Answer(question, body, answered, route, citations, log_id, latency, mode, fallback, retrieval)
+
+    def context_text(self, question: str, history: Sequence[str], index: "_IndexState | None" = None) -> str:
+        """What to retrieve and route on: a follow-up is read with the question before it; a new
+        question that stands on its own is read alone, so it does not inherit the last one's level."""
+        if not history:
+            return question
+        explicit = opens_as_follow_up(question)
+        if explicit is not None:
+            return with_history(question, history) if explicit else question
+        index = index or self._index
+        tokens = self.tokenizer(question)
+        if index.router.route(question, tokens).level != "none":
+            return question  # its own words already call for a level
+        nouns = self.tokenizer.nouns(question)
+        if len(nouns) >= 2 and not any(n in index.reader.vocabulary for n in nouns):
+            return question  # a new subject the manual never mentions (有給休暇, 天気)
+        return with_history(question, history)
 
     def decide(self, text: str, retrieval: Retrieval, index: "_IndexState | None" = None) -> Decision:
         """The route, whether the manual answers the question, and what decided it."""

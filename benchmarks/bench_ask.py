@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from assistant.answering import Assistant, with_history
+from assistant.answering import Assistant
 from assistant.settings import Settings
 from evals.dataset import load_questions
 from ingest.pipeline import run_ingest
@@ -37,7 +37,7 @@ def main() -> None:
         run_ingest(settings, progress=False)
         assistant = Assistant(settings)
         questions = [q for q in load_questions() if q.question.strip()]
-        texts = [with_history(q.question, q.history) for q in questions]
+        texts = [assistant.context_text(q.question, q.history) for q in questions]
         for q in questions[:5]:  # warm-up: tokenizer, caches, SQLite pages
             assistant.ask(q.question, history=q.history, surface="eval")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from assistant.answering import Assistant, with_history
+from assistant.answering import Assistant
 from assistant.calibration import Calibration, fit
 from assistant.question_log import QuestionLog
 from assistant.settings import Settings
@@ -26,7 +26,7 @@ def calibrate(settings: Settings, question_set: Path = CALIBRATION_SET) -> Calib
     check_evidence(questions, assistant.reader.chunks)
     samples = []
     for q in questions:
-        text = with_history(q.question, q.history)
+        text = assistant.context_text(q.question, q.history)
         retrieval = assistant.retriever.retrieve(text)
         if assistant.decide(text, retrieval).by_threshold:
             samples.append((retrieval.dense_top, retrieval.lexical_coverage, q.answerable))

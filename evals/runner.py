@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from tqdm import tqdm
 
-from assistant.answering import Answer, Assistant, with_history
+from assistant.answering import Answer, Assistant
 from assistant.citations import Citation
 from assistant.embeddings import VectorEmbeddings
 from assistant.question_log import QuestionLog
@@ -302,7 +302,7 @@ def _run(settings: Settings, assistant: Assistant, questions: list[EvalQuestion]
             first_gold: dict[str, int | None] = {}
             if q.answerable:
                 # the text the assistant retrieved on (cleaned, follow-up folded in)
-                text = answer.retrieval.query if answer.retrieval else with_history(q.question, q.history)
+                text = answer.retrieval.query if answer.retrieval else assistant.context_text(q.question, q.history)
                 gold = _gold_flags(q, [c.text for c in reader.chunks])
                 gold_total = sum(gold)
                 gold_ids = {c.id for c, g in zip(reader.chunks, gold) if g}

@@ -7,7 +7,7 @@ import unicodedata
 
 import pytest
 
-from assistant.answering import Assistant, InvalidQuestionError, clean_question, with_history
+from assistant.answering import Assistant, InvalidQuestionError, clean_question
 from assistant.question_log import QuestionLog
 
 pytest_plugins = ["built_index"]
@@ -89,12 +89,29 @@ def test_topic_of_an_unloaded_chapter_names_that_chapter(assistant: Assistant) -
 
 def test_follow_up_is_retrieved_with_the_question_it_follows(assistant: Assistant) -> None:
     history = ["お客様に怒鳴られた。誰に相談すればいい？"]
-    assert with_history("それでも解決しない場合は？", history).startswith(history[0])
-    assert with_history("ところで有給はどう申請する？", history) == "ところで有給はどう申請する？"
+    assert assistant.context_text("それでも解決しない場合は？", history).startswith(history[0])
+    assert assistant.context_text("ところで有給はどう申請する？", history) == "ところで有給はどう申請する？"
     answer = assistant.ask("それでも解決しない場合は？", history=history)
     assert answer.answered and answer.route.level == "consult"
     alone = assistant.ask("それでも解決しない場合は？")
     assert alone.route.level == "none"
+
+
+@pytest.mark.parametrize("question", ["有給休暇の申請方法を教えて", "明日の天気は？"])
+def test_a_new_subject_does_not_inherit_the_last_questions_level(assistant: Assistant, question: str) -> None:
+    # Seen in the browser: after an urgent question, a short unrelated one came back urgent too.
+    answer = assistant.ask(question, history=["客に「殺すぞ」と言われて怖い。どうすればいい？"])
+    assert answer.route.level == "none" and not answer.answered
+
+
+def test_a_turn_with_its_own_trigger_is_routed_on_its_own_words(assistant: Assistant) -> None:
+    answer = assistant.ask("今度は客に殴られた", history=["相談窓口はどこに置けばいい？"])
+    assert answer.route.level == "urgent"
+
+
+def test_an_elliptical_turn_borrows_the_subject_of_the_last(assistant: Assistant) -> None:
+    history = ["店長ですが、スタッフから客に暴言を吐かれたと相談を受けました。"]
+    assert assistant.ask("報告先はどこですか？", history=history).route.level == "report"
 
 
 @pytest.mark.parametrize("bad", ["", "   \n\t ", "\x00\x01"])
