@@ -72,3 +72,21 @@ def test_every_command_and_option_has_help_text() -> None:
         for param in command.params:
             if isinstance(param, click.Option) and not param.hidden:
                 assert (param.help or "").strip(), f"`kasuhara {name} {param.opts[0]}` has no help text"
+
+
+def test_the_default_embedder_never_imports_torch(built_settings) -> None:
+    # torch is a large import; only a configured sentence-transformers model may pull it in.
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from assistant.answering import Assistant\n"
+        "import assistant.web.app\n"
+        "Assistant().ask('客に殴られた', surface='eval')\n"
+        "print('torch' in sys.modules, 'sentence_transformers' in sys.modules)\n"
+    )
+    env = {**os.environ, "KASUHARA_DATA_DIR": str(built_settings.data_dir)}
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["False", "False"]
