@@ -380,3 +380,34 @@ def test_app_was_built_and_served_without_the_network(live_app, network_guard) -
     httpx.get(live_app.url + "/", timeout=10)
     ask_over_http(live_app.url, "お客様に怒鳴られた。誰に相談すれば？")
     assert network_guard.attempts == []
+
+
+def test_console_turns_a_logged_question_into_an_evaluation_item(web_settings, web_assistant, officer_account,
+                                                                  tmp_path) -> None:
+    import functools
+    import json
+    import shutil
+
+    from evals.dataset import DEFAULT_SET, load_questions
+    from evals.from_log import add_from_log
+
+    question_set = tmp_path / "questions.jsonl"
+    shutil.copy(DEFAULT_SET, question_set)
+    adder = functools.partial(lambda s, uid, level, evidence, answerable, path: add_from_log(
+        s, uid, level, evidence, answerable, set_path=path), web_settings, path=question_set)
+    auth = OfficerAuth(web_settings)
+    console = OfficerConsole(web_assistant.question_log, auth, add_eval_item=adder)
+    uid = web_assistant.ask("お客様から「店を燃やす」と言われました", surface="web").log_id
+    with pytest.raises(gr.Error, match="ログイン"):
+        console.add_to_eval_set(uid, "urgent", True, "警察・弁護士との連携", gr.Request(cookies={}))
+    token = auth.signer.issue(auth.store.get(OFFICER))
+    signed_in = gr.Request(cookies={COOKIE: token})
+    with pytest.raises(gr.Error):  # evidence that the manual does not hold is refused, nothing written
+        console.add_to_eval_set(uid, "urgent", True, "マニュアルにない文言です", signed_in)
+    before = len(load_questions(question_set))
+    assert console.add_to_eval_set(uid, "urgent", True, "警察・弁護士との連携\n", signed_in) == ""
+    items = load_questions(question_set)
+    assert len(items) == before + 1
+    added = json.loads(question_set.read_text(encoding="utf-8").splitlines()[-1])
+    assert added["question"] == "お客様から「店を燃やす」と言われました" and added["level"] == "urgent"
+    assert added["evidence"] == ["警察・弁護士との連携"]

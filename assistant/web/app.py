@@ -54,7 +54,9 @@ def create_app(settings: Settings | None = None, pages: Sequence[str] = PAGES, a
         auth = auth or OfficerAuth(settings)
         auth.install(app)
         app.state.auth = auth
-        officer_console.mount(app, assistant.question_log, auth, chunk_section=getattr(assistant, "section_of", None))
+        officer_console.mount(app, assistant.question_log, auth,
+                              chunk_section=getattr(assistant, "section_of", None),
+                              add_eval_item=_eval_item_adder(settings))
     if "staff" in pages:
         # Mounted last: "/" would otherwise shadow /officer and /login.
         blocks = staff_chat.build_staff_chat(assistant, notifier, **(staff_options or {}))
@@ -63,6 +65,16 @@ def create_app(settings: Settings | None = None, pages: Sequence[str] = PAGES, a
         app.add_api_route("/", lambda: RedirectResponse(CONSOLE_PREFIX + "/", status_code=303),
                           methods=["GET"], include_in_schema=False)
     return app
+
+
+def _eval_item_adder(settings: Settings):
+    """The console's "add to the evaluation set" action: evals.from_log bound to these settings."""
+    from evals.from_log import add_from_log
+
+    def add(uid: str, level: str, evidence: list[str], answerable: bool):
+        return add_from_log(settings, uid, level, evidence, answerable)
+
+    return add
 
 
 class SecurityHeaders:

@@ -124,10 +124,13 @@ class OfficerConsole:
     """Handlers and layout of the console over one question log."""
 
     def __init__(self, question_log: QuestionLog, auth: OfficerAuth,
-                 chunk_section: Callable[[str], str | None] | None = None) -> None:
+                 chunk_section: Callable[[str], str | None] | None = None,
+                 add_eval_item: Callable[..., Any] | None = None) -> None:
         self.log = question_log
         self.auth = auth
         self.chunk_section = chunk_section or (lambda chunk_id: None)
+        # evals.from_log.add_from_log bound to the settings: (uid, level, evidence, answerable) -> item
+        self.add_eval_item = add_eval_item
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -229,6 +232,23 @@ class OfficerConsole:
             raise user_error(exc) from None
         return "", self._notes_frame(notes)
 
+    def add_to_eval_set(self, uid: str, level: str, answerable: bool, evidence: str,
+                        request: gr.Request) -> str:
+        """A question that went wrong becomes a regression item of the evaluation set."""
+        officer = self.auth.require_officer(request)
+        if not uid:
+            raise gr.Error("先に一覧から質問を選んでください。", title=NOTICE_TITLE, print_exception=False)
+        if self.add_eval_item is None:
+            raise gr.Error("この画面からは評価セットに追加できません。", title=NOTICE_TITLE, print_exception=False)
+        lines = [line.strip() for line in (evidence or "").splitlines() if line.strip()]
+        try:
+            item = self.add_eval_item(uid, level, lines if answerable else [], answerable)
+        except Exception as exc:
+            raise user_error(exc) from None
+        log.info("officer %s added %s to the evaluation set as %s", officer, uid[:12], item.id)
+        info(f"評価セットに「{item.id}」として追加しました。`kasuhara eval` で確認できます。")
+        return ""
+
     # --- insight ------------------------------------------------------------------------------
 
     def insight(self, since: str, until: str, level: str, answered: str, feedback: str, status: str, text: str,
@@ -325,6 +345,15 @@ class OfficerConsole:
                         note_btn = gr.Button("メモを追加", scale=1, elem_id="kh-note-save")
                     notes = gr.Dataframe(headers=NOTE_HEADERS, datatype="str", interactive=False, wrap=True,
                                          label="メモ(誰が・いつ)", elem_id="kh-notes")
+                    with gr.Accordion("評価セットに追加(うまく答えられなかった質問を回帰テストにする)", open=False):
+                        with gr.Row():
+                            eval_level = gr.Dropdown([(LEVEL_LABELS[lv], lv) for lv in LEVELS], value="consult",
+                                                     label="正しい対応レベル", scale=1, elem_id="kh-eval-level")
+                            eval_answerable = gr.Checkbox(value=True, label="マニュアルで答えられる質問", scale=1,
+                                                          elem_id="kh-eval-answerable")
+                        eval_evidence = gr.Textbox(label="根拠となるマニュアルの文言(1 行に 1 つ、原文のまま)",
+                                                   lines=2, elem_id="kh-eval-evidence")
+                        eval_btn = gr.Button("評価セットに追加", elem_id="kh-eval-add")
                 with gr.Tab("分析", id="insight") as insight_tab:
                     gr.Markdown("集計は上の絞り込み条件(期間・区分など)に従います。")
                     insight_btn = gr.Button("集計を更新", elem_id="kh-insight")
@@ -358,6 +387,8 @@ class OfficerConsole:
             status_btn.click(self.set_status, [uid, status_choice], [history], **options).then(
                 self.search, filters, list_outputs, **options)
             note_btn.click(self.add_note, [uid, note], [note, notes], **options)
+            eval_btn.click(self.add_to_eval_set, [uid, eval_level, eval_answerable, eval_evidence], [eval_evidence],
+                           **options)
             insight_btn.click(self.insight, filters, insight_outputs, **options)
             insight_tab.select(self.insight, filters, insight_outputs, **options)
         demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_MAX_SIZE, api_open=False)
@@ -407,11 +438,12 @@ def _short_section(section: str) -> str:
 
 
 def mount(app: FastAPI, question_log: QuestionLog, auth: OfficerAuth,
-          chunk_section: Callable[[str], str | None] | None = None, **mount_overrides: Any) -> OfficerConsole:
+          chunk_section: Callable[[str], str | None] | None = None,
+          add_eval_item: Callable[..., Any] | None = None, **mount_overrides: Any) -> OfficerConsole:
     """Add the console (and its CSV route) to `app` at /officer. `auth.install(app)` must run first."""
     from assistant.web.common import mount_options
 
-    console = OfficerConsole(question_log, auth, chunk_section)
+    console = OfficerConsole(question_log, auth, chunk_section, add_eval_item)
     app.add_api_route(EXPORT_PATH, console.export_route, methods=["GET"], include_in_schema=False)
     gr.mount_gradio_app(app, console.build(), path=CONSOLE_PREFIX, auth_dependency=auth.dependency,
                         **mount_options(**mount_overrides))
