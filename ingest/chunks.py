@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Iterable
@@ -62,12 +63,21 @@ class Chunk:
 def make_chunks(pages: Iterable[StructuredPage]) -> list[Chunk]:
     chunks: list[Chunk] = []
     seen: Counter[str] = Counter()
+    first_source: dict[tuple, str] = {}
     for page in pages:
         for block in page.blocks:
             for start, end in _pieces(block):
                 chunk = _chunk(page, block, start, end, seen)
-                chunks.append(chunk)
+                # The same page from two sources (the shipped page-text export and the whole PDF) is
+                # indexed once: a passage another file already gave for that document page is skipped.
+                key = (chunk.document, chunk.page, _squeezed(chunk.text))
+                if first_source.setdefault(key, chunk.source_file) == chunk.source_file:
+                    chunks.append(chunk)
     return chunks
+
+
+def _squeezed(text: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", text).split())
 
 
 def _pieces(block: Block) -> list[tuple[int, int]]:

@@ -147,3 +147,15 @@ def test_an_export_of_an_unknown_document_keeps_its_title_and_url(corpus_dir):
     assert raw.document.title == "カスタマー・ハラスメント防止のための各団体共通マニュアル(3/4)《東京都》"
     assert raw.source_url == "https://example.jp/other.pdf"
     assert raw.lines[0] == TITLE  # the site header is dropped even without the manual's layout
+
+
+def test_the_same_page_from_two_sources_is_indexed_once(seed_corpus, chunks):
+    """When the whole manual is added beside the shipped page, page 28 must not be quoted twice."""
+    manifest = load_manifest(seed_corpus / "manifest.toml")
+    seed = seed_corpus / "manual" / SEED_PAGE.name
+    copy = seed.with_name("000_copy_of_page28.txt")  # claimed by the same document's glob
+    copy.write_bytes(seed.read_bytes())
+    pages = [structure_page(clean_page(r)) for path in (seed, copy) for r in load_pages(path, manifest, seed_corpus)]
+    both = make_chunks(pages)
+    assert [c.id for c in both] == [c.id for c in chunks]
+    assert {c.source_file for c in both} == {SEED_PAGE.name}
