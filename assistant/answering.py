@@ -26,6 +26,7 @@ from assistant.routing import Route, Router, load_policy
 from assistant.safety import injection_phrase
 from assistant.settings import Settings
 from assistant.topics import TopicGap, TopicGaps, load_topics
+from assistant.webhook import notifier_from_settings
 from ingest.index import IndexReader, IndexStore
 from ingest.tokens import get_tokenizer
 
@@ -120,7 +121,7 @@ def opens_as_follow_up(question: str) -> bool | None:
 
 class Assistant:
     def __init__(self, settings: Settings | None = None, question_log: QuestionLog | None = None,
-                 chat_model: Any = None, calibration: Calibration | None = None) -> None:
+                 chat_model: Any = None, calibration: Calibration | None = None, notifier: Any = ...) -> None:
         self.settings = settings or Settings()
         self.embeddings = get_embeddings(self.settings)
         self.tokenizer = get_tokenizer()
@@ -132,6 +133,8 @@ class Assistant:
         self.templates = tomllib.loads((self.settings.prompts_dir / "extractive.toml").read_text(encoding="utf-8"))
         self.question_log = question_log or QuestionLog.open(self.settings)
         self.chat_model = chat_model
+        # Urgent questions are announced to the configured webhook, from every surface but evals.
+        self.notifier = notifier_from_settings(self.settings) if notifier is ... else notifier
         self._lock = threading.Lock()
         self._load_index()
 
@@ -199,7 +202,18 @@ class Assistant:
             index_version=index.reader.version,
         )
         log_id = self.question_log.record(record)
-        return Answer(question, body, answered, route, citations, log_id, latency, mode, fallback, retrieval)
+        answer = Answer(question, body, answered, route, citations, log_id, latency, mode, fallback, retrieval)
+        if surface != "eval":
+            self._notify(answer)
+        return answer
+
+    def _notify(self, answer: Answer) -> None:
+        if self.notifier is None:
+            return
+        try:
+            self.notifier.notify(answer)  # posts in the background; other levels are ignored
+        except Exception:  # a notice must never cost the answer
+            log.exception("urgent webhook: could not queue the notice for %s", answer.log_id)
 
     def context_text(self, question: str, history: Sequence[str], index: "_IndexState | None" = None) -> str:
         """What to retrieve and route on: a follow-up is read with the question before it; a new

@@ -154,7 +154,7 @@ def live_app(web_settings: Settings, web_assistant: Any, officer_account: tuple[
              network_guard: NetworkGuard) -> Iterator[Served]:
     from assistant.web.app import create_app
 
-    app = create_app(web_settings, assistant=web_assistant, notifier=None)
+    app = create_app(web_settings, assistant=web_assistant)
     with serve(app) as served:
         yield served
 

@@ -257,7 +257,7 @@ def test_full_queue_shows_a_japanese_busy_notice(chromium, web_settings, web_ass
             release.wait(20)
             return web_assistant.ask(question, **kwargs)
 
-    app = create_app(web_settings, assistant=Slow(), pages=("staff",), notifier=None,
+    app = create_app(web_settings, assistant=Slow(), pages=("staff",),
                      staff_options={"concurrency": 1, "queue_max_size": 1})
     with serve(app) as served:
         session = open_session(chromium, served.url)

@@ -298,7 +298,7 @@ def test_full_queue_answers_busy(web_settings, web_assistant) -> None:
         return web_assistant.ask(question, **kwargs)
 
     app = create_app(web_settings, assistant=FakeAssistant(slow, web_assistant), pages=("staff",),
-                     staff_options={"concurrency": 1, "queue_max_size": 1}, notifier=None)
+                     staff_options={"concurrency": 1, "queue_max_size": 1})
     with serve(app) as served:
         fn = dependency_index(served.url, "ask_1")
         results: list[Any] = []

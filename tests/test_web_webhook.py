@@ -130,8 +130,13 @@ def test_bad_url_is_a_configuration_error() -> None:
         notifier_from_settings(SimpleNamespace(urgent_webhook_url="ftp://example"))
 
 
-def test_staff_chat_notifies_on_urgent_answers_only(web_assistant: Any, receiver: Receiver) -> None:
-    chat = StaffChat(web_assistant, UrgentNotifier(receiver.url))
+def test_staff_chat_notifies_on_urgent_answers_only(web_settings: Any, web_assistant: Any,
+                                                    receiver: Receiver) -> None:
+    from assistant.answering import Assistant
+
+    assistant = Assistant(web_settings, question_log=web_assistant.question_log,
+                          notifier=UrgentNotifier(receiver.url))
+    chat = StaffChat(assistant)
     chat.ask("お客様に怒鳴られた。誰に相談すれば？", [], [], "", {})
     time.sleep(0.3)
     assert receiver.notices == []
@@ -144,13 +149,32 @@ def test_staff_chat_notifies_on_urgent_answers_only(web_assistant: Any, receiver
     assert "刃物" not in json.dumps(notice, ensure_ascii=False).replace("語「刃物」", "")
 
 
-def test_served_app_posts_to_the_configured_url(web_settings: Any, web_assistant: Any, receiver: Receiver) -> None:
+def test_served_app_posts_to_the_configured_url(web_settings: Any, receiver: Receiver) -> None:
     """End to end: settings.urgent_webhook_url -> create_app -> a staff question over HTTP."""
     from assistant.settings import Settings
     from assistant.web.app import create_app
 
     settings = Settings(data_dir=web_settings.data_dir, urgent_webhook_url=receiver.url)
-    with serve(create_app(settings, assistant=web_assistant, pages=("staff",))) as served:
+    with serve(create_app(settings, pages=("staff",))) as served:
         ask_over_http(served.url, URGENT_QUESTION)
     assert receiver.received.wait(5)
     assert receiver.notices[0]["level"] == "urgent"
+
+
+def test_cli_questions_notify_too_but_evaluation_runs_do_not(web_settings: Any, receiver: Receiver,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from assistant.answering import Assistant
+    from assistant.cli import main
+
+    monkeypatch.setenv("KASUHARA_DATA_DIR", str(web_settings.data_dir))
+    monkeypatch.setenv("KASUHARA_URGENT_WEBHOOK_URL", receiver.url)
+    assistant = Assistant(web_settings.model_copy(update={"urgent_webhook_url": receiver.url}))
+    assistant.ask(URGENT_QUESTION, surface="eval")
+    time.sleep(0.3)
+    assert receiver.notices == []
+    result = CliRunner().invoke(main, ["ask", "--json", URGENT_QUESTION])
+    assert result.exit_code == 0, result.output
+    assert receiver.received.wait(5)
+    assert receiver.notices[0]["uid"] == json.loads(result.output)["log_id"]

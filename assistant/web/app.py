@@ -23,14 +23,13 @@ PAGES = ("staff", "officer")
 
 
 def create_app(settings: Settings | None = None, pages: Sequence[str] = PAGES, assistant: Any = None,
-               notifier: Any = ..., build_index: bool = True, staff_options: dict[str, Any] | None = None,
+               build_index: bool = True, staff_options: dict[str, Any] | None = None,
                auth: Any = None) -> FastAPI:
-    """Build the web app. `assistant`/`notifier` may be injected (tests); by default they come from
-    `settings` (the webhook from `settings.urgent_webhook_url`). `staff_options` go to `StaffChat`
+    """Build the web app. `assistant` may be injected (tests); by default it comes from `settings`
+    (and so does its urgent webhook, `settings.urgent_webhook_url`). `staff_options` go to `StaffChat`
     (concurrency, queue_max_size); `auth` replaces the default `OfficerAuth(settings)`."""
     from assistant.web import officer_console, staff_chat
     from assistant.web.auth import CONSOLE_PREFIX, OfficerAuth
-    from assistant.webhook import notifier_from_settings
 
     unknown = set(pages) - set(PAGES)
     if unknown or not pages:
@@ -38,13 +37,10 @@ def create_app(settings: Settings | None = None, pages: Sequence[str] = PAGES, a
     settings = settings or (assistant.settings if assistant is not None else Settings())
     if assistant is None:
         assistant = _assistant(settings, build_index)
-    if notifier is ...:
-        notifier = notifier_from_settings(settings)
 
     app = FastAPI(title="kasuhara", docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(SecurityHeaders)
     app.state.assistant = assistant
-    app.state.notifier = notifier
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
@@ -59,7 +55,7 @@ def create_app(settings: Settings | None = None, pages: Sequence[str] = PAGES, a
                               add_eval_item=_eval_item_adder(settings))
     if "staff" in pages:
         # Mounted last: "/" would otherwise shadow /officer and /login.
-        blocks = staff_chat.build_staff_chat(assistant, notifier, **(staff_options or {}))
+        blocks = staff_chat.build_staff_chat(assistant, **(staff_options or {}))
         gr.mount_gradio_app(app, blocks, path="/", **mount_options())
     else:
         app.add_api_route("/", lambda: RedirectResponse(CONSOLE_PREFIX + "/", status_code=303),

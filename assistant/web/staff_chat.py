@@ -102,10 +102,9 @@ def render_answer(answer: Any, templates: dict[str, str], contacts: Any) -> list
 class StaffChat:
     """Handlers and layout of the staff chat over one `Assistant`."""
 
-    def __init__(self, assistant: Any, notifier: Any = None, concurrency: int = ASK_CONCURRENCY,
+    def __init__(self, assistant: Any, concurrency: int = ASK_CONCURRENCY,
                  queue_max_size: int = QUEUE_MAX_SIZE) -> None:
         self.assistant = assistant
-        self.notifier = notifier
         self.concurrency = concurrency
         self.queue_max_size = queue_max_size
 
@@ -121,7 +120,6 @@ class StaffChat:
             # A notice, not gr.Error: the conversation and what was typed stay as they are.
             warn(readable(exc), title=ERROR_TITLE)
             return tuple(gr.skip() for _ in range(6))
-        self._notify(answer)
         messages.append({"role": "user", "content": md_text(answer.question)})
         start = len(messages)
         messages += render_answer(answer, self.assistant.templates, self.assistant.contacts)
@@ -135,14 +133,6 @@ class StaffChat:
         value = selected.value
         text = value.get("text", "") if isinstance(value, dict) else str(value or "")
         return self.ask(text, messages, questions, session_id, log_ids)
-
-    def _notify(self, answer: Any) -> None:
-        if self.notifier is None:
-            return
-        try:
-            self.notifier.notify(answer)
-        except Exception:  # a notice must never cost the answer
-            log.exception("urgent webhook: could not queue the notice for %s", answer.log_id)
 
     def rate(self, log_ids: dict | None, liked: gr.LikeData) -> None:
         index = liked.index[0] if isinstance(liked.index, (list, tuple)) else liked.index
@@ -223,8 +213,8 @@ class StaffChat:
         return demo
 
 
-def build_staff_chat(assistant: Any, notifier: Any = None, **options: Any) -> gr.Blocks:
-    return StaffChat(assistant, notifier, **options).build()
+def build_staff_chat(assistant: Any, **options: Any) -> gr.Blocks:
+    return StaffChat(assistant, **options).build()
 
 
 def main(argv: Sequence[str] | None = None) -> None:
