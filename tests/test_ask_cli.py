@@ -90,3 +90,21 @@ def test_the_default_embedder_never_imports_torch(built_settings) -> None:
     env = {**os.environ, "KASUHARA_DATA_DIR": str(built_settings.data_dir)}
     result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["False", "False"]
+
+
+def test_ask_with_the_log_database_down_answers_and_says_the_question_was_kept(built_settings, tmp_path,
+                                                                                 monkeypatch) -> None:
+    import shutil
+    import socket
+
+    with socket.socket() as sock:  # a port where nothing listens
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    shutil.copytree(built_settings.index_dir, tmp_path / "index")
+    monkeypatch.setenv("KASUHARA_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("KASUHARA_DATABASE_URL", f"postgresql+psycopg://x@127.0.0.1:{port}/none?connect_timeout=2")
+    result = CliRunner().invoke(main, ["ask", "--json", "客に殴られた"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["escalation"]["level"] == "urgent"
+    assert "1 件を一時保存しています" in result.stderr
+    assert "OperationalError" not in result.stderr

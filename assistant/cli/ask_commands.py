@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 
 import click
@@ -47,6 +48,8 @@ def ask(question: str, as_json: bool, history: tuple[str, ...], session: str) ->
 
     QUESTION に - を指定すると、標準入力から 1 行に 1 問ずつ読みます。
     """
+    # Library warnings are for server logs; a person at the terminal gets the Japanese notes below.
+    logging.basicConfig(level=logging.ERROR, format="%(name)s: %(message)s")
     try:
         assistant = _assistant()
     except KasuharaError as exc:
@@ -74,6 +77,10 @@ def ask(question: str, as_json: bool, history: tuple[str, ...], session: str) ->
             _print_person(answer)
             if question == "-":
                 click.echo("-" * 40)
+    pending = assistant.question_log.pending_spool()
+    if pending:
+        click.echo(f"注意: 質問の記録先に接続できないため、{pending} 件を一時保存しています。"
+                   "接続が戻ると自動で記録されます(`kasuhara logs status` で確認できます)。", err=True)
     if failed and question == "-":
         sys.exit(1)
 
