@@ -240,7 +240,8 @@ class Assistant:
             return Decision(route, True)  # safety first: a possible crime is never held back
         gap = index.topic_gaps.find(text)
         if gap is not None:
-            reason = f"マニュアル未取込の話題「{gap.name}」({gap.chapter})"
+            where = gap.chapter or "マニュアルの対象外"
+            reason = f"マニュアル未取込の話題「{gap.name}」({where})"
             return Decision(index.router.none_route([reason]), False, gap=gap)
         if route.level != "none":
             return Decision(route, True)
@@ -269,7 +270,8 @@ class Assistant:
         if not answered:
             lines.append(f"{org}{self.policy.not_covered}")
             if gap is not None:
-                lines.append(org + t["topic_gap_line"].format(topic=gap.name, chapter=gap.chapter))
+                template = t["topic_gap_line"] if gap.chapter else t["topic_outside_line"]
+                lines.append(org + template.format(topic=gap.name, chapter=gap.chapter))
         else:
             lines.append(org + t["level_banner"].format(label=route.label, route=route.route))
             if route.level == "urgent":

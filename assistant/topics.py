@@ -2,7 +2,8 @@
 
 corpus/topics.toml lists the whole manual's topics with recognising phrases. A topic whose phrases
 occur in no indexed passage is a gap: a question naming it is not answered from the nearest passage
-(which would be about something else) but told which chapter treats it.
+(which would be about something else) but told which chapter treats it, or that the manual does not
+(harassment among colleagues is outside a manual on customer harassment).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ class TopicsError(KasuharaError):
 
 class Topic(BaseModel):
     name: str
-    chapter: str
+    chapter: str = ""  # empty: the manual does not treat the topic at all
     phrases: list[str]
 
 

@@ -87,6 +87,14 @@ def test_topic_of_an_unloaded_chapter_names_that_chapter(assistant: Assistant) -
     assert any("未取込" in r for r in answer.route.reasons)
 
 
+def test_harassment_among_colleagues_is_outside_the_manual(assistant: Assistant) -> None:
+    answer = assistant.ask("上司に怒鳴られた。誰に相談すればいい？")
+    assert not answer.answered and answer.route.level == "none"
+    assert "このマニュアルの対象外" in answer.answer and answer.citations == []
+    # a supervisor who received a consultation is still routed to report
+    assert assistant.ask("上司として部下から相談を受けた").route.level == "report"
+
+
 def test_follow_up_is_retrieved_with_the_question_it_follows(assistant: Assistant) -> None:
     history = ["お客様に怒鳴られた。誰に相談すればいい？"]
     assert assistant.context_text("それでも解決しない場合は？", history).startswith(history[0])
