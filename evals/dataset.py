@@ -30,10 +30,6 @@ class EvalQuestion:
     evidence: tuple[str, ...]
     tags: tuple[str, ...]
 
-    def is_gold(self, chunk: Chunk) -> bool:
-        text = unicodedata.normalize("NFKC", chunk.text)
-        return any(unicodedata.normalize("NFKC", e) in text for e in self.evidence)
-
 
 def load_questions(path: Path = DEFAULT_SET) -> list[EvalQuestion]:
     if not path.is_file():

@@ -8,7 +8,6 @@ substrings (NFKC); questions with answerable=false are left out of the retrieval
 
 from __future__ import annotations
 
-import json
 import sys
 import tempfile
 import time
@@ -99,9 +98,6 @@ class EvalResult:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
-
-    def write_json(self, path: Path) -> None:
-        path.write_text(json.dumps(self.to_json(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
     def flat(self) -> dict[str, float]:
         return flatten(self.to_json())
