@@ -1,6 +1,6 @@
 """The cleaned page text of every corpus source: what chunks are cut from and citations must occur in.
 
-Runs the same ingest stages as `ingest.pipeline.prepare` (load -> clean -> structure) without chunking,
+The same ingest stages as `ingest.pipeline.prepare` (load -> clean -> structure), without chunking,
 so the baseline sees exactly the text our chunks come from.
 """
 
@@ -9,10 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from assistant.settings import Settings
-from ingest.cleaning import clean_page
-from ingest.loaders import discover_sources, load_pages
-from ingest.manifest import load_manifest
-from ingest.structure import structure_page
+from ingest.pipeline import structured_pages
 
 
 @dataclass(frozen=True)
@@ -28,10 +25,7 @@ class SourcePage:
 
 
 def source_pages(settings: Settings) -> list[SourcePage]:
-    manifest = load_manifest(settings.manifest_path)
-    pages = []
-    for path in discover_sources(settings.corpus_dir):
-        for raw in load_pages(path, manifest, settings.corpus_dir):
-            structured = structure_page(clean_page(raw))
-            pages.append(SourcePage(raw.source.name, raw.page, raw.document.title, structured.text))
-    return pages
+    return [
+        SourcePage(page.clean.raw.source.name, page.clean.raw.page, page.clean.raw.document.title, page.text)
+        for page in structured_pages(settings)
+    ]

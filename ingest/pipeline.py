@@ -17,8 +17,8 @@ from ingest.cleaning import clean_page
 from ingest.errors import EmptyCorpusError
 from ingest.index import BuildInput, IndexManifest, IndexStore, build_key, write_build
 from ingest.loaders import discover_sources, load_pages
-from ingest.manifest import load_manifest
-from ingest.structure import structure_page
+from ingest.manifest import CorpusManifest, load_manifest
+from ingest.structure import StructuredPage, structure_page
 from ingest.tokens import TOKENIZER_NAME, get_tokenizer
 
 
@@ -40,15 +40,23 @@ def prepare(settings: Settings, paths: list[Path] | None = None) -> BuildInput:
         raise EmptyCorpusError(
             f"取り込むファイルがありません。{settings.corpus_dir / 'manual'} に PDF・テキストを置くか、パスを指定してください。"
         )
-    pages = [
-        structure_page(clean_page(raw))
-        for path in files
-        for raw in load_pages(path, manifest, settings.corpus_dir)
-    ]
+    pages = structured_pages(settings, files, manifest)
     chunks = make_chunks(pages)
     if not chunks:
         raise EmptyCorpusError("取り込んだファイルに本文が見つかりませんでした。ファイルの中身を確認してください。")
     return BuildInput(files=files, pages=len(pages), chunks=chunks, corpus_hash=_corpus_hash(files, manifest.fingerprint))
+
+
+def structured_pages(settings: Settings, files: list[Path] | None = None,
+                     manifest: CorpusManifest | None = None) -> list[StructuredPage]:
+    """load -> clean -> structure for the given files (default: the corpus); the text chunks come from."""
+    manifest = manifest or load_manifest(settings.manifest_path)
+    files = discover_sources(settings.corpus_dir) if files is None else files
+    return [
+        structure_page(clean_page(raw))
+        for path in files
+        for raw in load_pages(path, manifest, settings.corpus_dir)
+    ]
 
 
 def _corpus_hash(files: list[Path], manifest_fingerprint: str) -> str:
