@@ -9,11 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import unicodedata
 from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Iterable
 
+from ingest.cleaning import squeeze
 from ingest.structure import Block, StructuredPage
 
 MAX_CHUNK_CHARS = 400
@@ -70,14 +70,10 @@ def make_chunks(pages: Iterable[StructuredPage]) -> list[Chunk]:
                 chunk = _chunk(page, block, start, end, seen)
                 # The same page from two sources (the shipped page-text export and the whole PDF) is
                 # indexed once: a passage another file already gave for that document page is skipped.
-                key = (chunk.document, chunk.page, _squeezed(chunk.text))
+                key = (chunk.document, chunk.page, squeeze(chunk.text))
                 if first_source.setdefault(key, chunk.source_file) == chunk.source_file:
                     chunks.append(chunk)
     return chunks
-
-
-def _squeezed(text: str) -> str:
-    return "".join(unicodedata.normalize("NFKC", text).split())
 
 
 def _pieces(block: Block) -> list[tuple[int, int]]:

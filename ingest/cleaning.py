@@ -31,7 +31,7 @@ def clean_page(page: RawPage) -> CleanPage:
     kept: list[list[str]] = []
     seen = ""
     for segment in segments:
-        squeezed = _squeeze(segment)
+        squeezed = squeeze("".join(segment))
         if squeezed and squeezed in seen:
             continue  # the document site repeats the page text; keep the first copy
         kept.append(segment)
@@ -97,8 +97,9 @@ def _is_page_number(line: str, page: RawPage, layout: Layout) -> bool:
     return page.page is None or int(line) == page.page
 
 
-def _squeeze(lines: list[str]) -> str:
-    return _SPACE.sub("", normalise("".join(lines)))
+def squeeze(text: str) -> str:
+    """NFKC without any white space: for telling whether two texts say the same thing."""
+    return _SPACE.sub("", normalise(text))
 
 
 def _trim_breaks(lines: list[str]) -> list[str]:
