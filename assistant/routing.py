@@ -1,7 +1,9 @@
-"""Escalation routing: which level applies to a question, by the organisation's policy file.
+"""Escalation routing: which level a staff message gets, and the policy text that goes with it.
 
-The policy (corpus/escalation.toml) is data: levels, triggers, guidance and the manual passages each
-level rests on. The highest level that matches wins: urgent > report > consult > none.
+The level comes from the learned router (`assistant.router_model`), trained on the labelled examples
+in corpus/routing_examples.jsonl plus officers' corrections. The policy file (corpus/escalation.toml)
+keeps what officers own: labels, routes, guidance, the manual passages each level rests on, and a
+short list of safety phrases that can only raise a message to urgent.
 """
 
 from __future__ import annotations
@@ -10,55 +12,29 @@ import tomllib
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Iterable
 
 import numpy as np
 from pydantic import BaseModel, ValidationError, field_validator
 
 from assistant.errors import KasuharaError
+from assistant.levels import LEVELS
+from assistant.router_model import ModelDecision, RouterModel
+from assistant.text import fold
 from ingest.chunks import Chunk
 
-LEVELS = ("urgent", "report", "consult", "none")
-# A question this close (cosine) to one of a level's example questions matches that level, as a
-# fallback when no trigger word does. e5 scores are compressed: on the calibration set, at 0.92 no
-# example matched a question of another level (0 of 156 pairs); at 0.90, 2 did.
-EXAMPLE_SIMILARITY = 0.92
 
 
 class PolicyError(KasuharaError):
     """corpus/escalation.toml is missing, invalid, or cites text the index does not hold."""
 
 
-class TriggerGroup(BaseModel):
-    lemmas: list[str] = []
-    phrases: list[str] = []
-
-    def matches(self, tokens: set[str], folded: str) -> list[str]:
-        found = [f"語「{l}」" for l in self.lemmas if l.lower() in tokens]
-        found += [f"表現「{p}」" for p in self.phrases if fold(p) in folded]
-        return found
-
-
-class Rule(BaseModel):
-    """Matches when every group in `all_of` matches (e.g. a supervisor AND a consultation received)."""
-
-    name: str
-    all_of: list[TriggerGroup]
-
-    def matches(self, tokens: set[str], folded: str) -> list[str]:
-        groups = [group.matches(tokens, folded) for group in self.all_of]
-        return [f"{self.name}: " + "・".join(g[0] for g in groups)] if all(groups) else []
-
-
-class Level(TriggerGroup):
+class Level(BaseModel):
     id: str
     label: str
     route: str
     guidance: str
     cites: list[str] = []
-    unless: list[str] = []
-    examples: list[str] = []
-    rules: list[Rule] = []
 
     @field_validator("id")
     @classmethod
@@ -68,9 +44,14 @@ class Level(TriggerGroup):
         return value
 
 
+class Safety(BaseModel):
+    phrases: list[str] = []
+
+
 class Policy(BaseModel):
     not_covered: str
     levels: list[Level]
+    safety: Safety = Safety()
 
     def level(self, level_id: str) -> Level:
         return next(l for l in self.levels if l.id == level_id)
@@ -84,52 +65,75 @@ class Route:
     guidance: str
     reasons: list[str]
     evidence: list[Chunk]  # the passages the level rests on, in policy order
+    probabilities: dict[str, float] | None = None  # the router's calibrated P(level); None if not scored
+
+    @property
+    def basis(self) -> str:
+        """The reason that decided the level. Never holds words of the message (unlike the weighed
+        words and nearest examples that follow it), so it can leave the officers' own screens."""
+        return self.reasons[0] if self.reasons else ""
 
     def to_json(self) -> dict:
-        return {"level": self.level, "label": self.label, "route": self.route, "reasons": self.reasons}
-
-
-def fold(text: str) -> str:
-    """For phrase matching: NFKC, lower case, katakana -> hiragana (ドゲザ and どげざ match alike)."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    return "".join(chr(ord(c) - 0x60) if "ァ" <= c <= "ヶ" else c for c in text)
+        data = {"level": self.level, "label": self.label, "route": self.route, "reasons": self.reasons}
+        if self.probabilities is not None:
+            data["probabilities"] = {k: round(v, 3) for k, v in self.probabilities.items()}
+        return data
 
 
 class Router:
-    def __init__(self, policy: Policy, chunks: list[Chunk], embed: Callable[[list[str]], np.ndarray]):
+    """The learned router's decision, raised by the policy's safety phrases, dressed in policy text."""
+
+    def __init__(self, policy: Policy, chunks: list[Chunk], model: RouterModel):
         self.policy = policy
+        self.model = model
         self._evidence = {level.id: _cited_chunks(level, chunks) for level in policy.levels}
-        self._examples = {
-            level.id: embed(level.examples) for level in policy.levels if level.examples
-        }
+        self._safety = [(p, fold(p)) for p in policy.safety.phrases]
 
-    def route(self, text: str, tokens: Iterable[str], vector: np.ndarray | None = None) -> Route:
-        token_set = {t.lower() for t in tokens}
-        folded = fold(text)
-        for level_id in LEVELS[:-1]:
-            level = self.policy.level(level_id)
-            reasons = self._reasons(level, token_set, folded, vector)
-            if reasons:
-                return self._route(level, reasons)
-        return self.none_route(["緊急・報告・相談の手がかりなし"])
+    def route(self, text: str, tokens: Iterable[str], vector: np.ndarray) -> Route:
+        """Route one message. `tokens` are the fugashi lemmas, `vector` the e5 query vector (dim,)."""
+        decision = self.model.decide(text, list(tokens), vector)
+        reasons = self._reasons(decision)
+        level = decision.level
+        phrase = self.safety_phrase(text)
+        if phrase is not None and level != "urgent":
+            reasons.insert(0, f"安全のための語句「{phrase}」(必ず緊急として扱います)")
+            level = "urgent"
+        return self._route(self.policy.level(level), reasons, decision.probabilities)
 
-    def none_route(self, reasons: list[str]) -> Route:
-        return self._route(self.policy.level("none"), reasons)
-
-    def _reasons(self, level: Level, tokens: set[str], folded: str, vector: np.ndarray | None) -> list[str]:
-        if any(fold(p) in folded for p in level.unless):
-            return []
-        reasons = level.matches(tokens, folded)
-        for rule in level.rules:
-            reasons += rule.matches(tokens, folded)
-        if not reasons and vector is not None and level.id in self._examples:
-            similarity = float(np.max(self._examples[level.id] @ vector))
-            if similarity >= EXAMPLE_SIMILARITY:
-                reasons.append(f"例文に近い質問(類似度 {similarity:.2f})")
+    def _reasons(self, decision: ModelDecision) -> list[str]:
+        label = self.policy.level(decision.level).label
+        p = decision.probabilities.get(decision.level, 0.0)
+        if decision.same_as is not None:
+            who = "担当者が修正した質問" if decision.same_as.is_correction else "ラベル付きの例文"
+            reasons = [f"{who}と同じ文(「{label}」)"]
+        elif decision.by_threshold:
+            reasons = [f"緊急の可能性 {p:.0%}: 見逃さないため緊急として扱います"]
+        else:
+            reasons = [f"「{label}」の確率 {p:.0%}"]
+        if decision.weighed_terms:
+            reasons.append("判断に効いた語: " + "、".join(decision.weighed_terms))
+        for n in decision.neighbours:
+            neighbour = self.policy.level(n.example.level).label
+            # A correction's text is a logged staff question: personal data, never shown as a reason.
+            shown = f"担当者の修正例 {n.example.id}" if n.example.is_correction else f"「{_short(n.example.text)}」"
+            reasons.append(f"近い例文: {shown}({neighbour}、類似度 {n.similarity:.2f})")
         return reasons
 
-    def _route(self, level: Level, reasons: list[str]) -> Route:
-        return Route(level.id, level.label, level.route, level.guidance, reasons, self._evidence[level.id])
+    def safety_phrase(self, text: str) -> str | None:
+        folded = fold(text)
+        return next((p for p, f in self._safety if f in folded), None)
+
+    def fixed_route(self, level_id: str, reasons: list[str]) -> Route:
+        """A route decided outside the router (a topic gap, an injection): no probabilities."""
+        return self._route(self.policy.level(level_id), reasons, None)
+
+    def _route(self, level: Level, reasons: list[str], probabilities: dict[str, float] | None) -> Route:
+        return Route(level.id, level.label, level.route, level.guidance, reasons, self._evidence[level.id],
+                     probabilities)
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _cited_chunks(level: Level, chunks: list[Chunk]) -> list[Chunk]:
@@ -147,6 +151,7 @@ def _cited_chunks(level: Level, chunks: list[Chunk]) -> list[Chunk]:
 
 
 def load_policy(path: Path) -> Policy:
+    """Read corpus/escalation.toml. Raises PolicyError (a Japanese message) if missing or invalid."""
     if not path.is_file():
         raise PolicyError(f"エスカレーション方針のファイルが見つかりません: {path}")
     try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -46,6 +46,13 @@ class Settings(BaseSettings):
     llm_timeout_seconds: float = 20.0
 
     urgent_webhook_url: str | None = None
+    cache_dir: Path | None = Field(None, description="fitted router and question vectors; default data_dir/cache")
+
+    @model_validator(mode="after")
+    def _default_cache_dir(self) -> "Settings":
+        if self.cache_dir is None:
+            self.cache_dir = self.data_dir / "cache"
+        return self
 
     @property
     def manifest_path(self) -> Path:
@@ -66,6 +73,10 @@ class Settings(BaseSettings):
     @property
     def contacts_path(self) -> Path:
         return self.corpus_dir / "contacts.toml"
+
+    @property
+    def routing_examples_path(self) -> Path:
+        return self.corpus_dir / "routing_examples.jsonl"
 
     @property
     def index_dir(self) -> Path:

@@ -2,8 +2,7 @@
 
 corpus/topics.toml lists the whole manual's topics with recognising phrases. A topic whose phrases
 occur in no indexed passage is a gap: a question naming it is not answered from the nearest passage
-(which would be about something else) but told which chapter treats it, or that the manual does not
-(harassment among colleagues is outside a manual on customer harassment).
+(which would be about something else) but told which chapter treats it.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from assistant.errors import KasuharaError
-from assistant.routing import fold
+from assistant.text import fold
 from ingest.chunks import Chunk
 
 
@@ -25,7 +24,7 @@ class TopicsError(KasuharaError):
 
 class Topic(BaseModel):
     name: str
-    chapter: str = ""  # empty: the manual does not treat the topic at all
+    chapter: str
     phrases: list[str]
 
 

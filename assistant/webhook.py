@@ -2,8 +2,9 @@
 
 The notice is sent from a small background pool with a short timeout, so the member of staff
 waiting for an answer never waits for it; a failure is logged and dropped. The JSON holds no
-personal data: no question text, no answer, no session. Only the log id, the time, the level and
-the routing reasons (phrases from the organisation's policy), and the console path to open the case.
+personal data: no question text, no answer, no session. Only the log id, the time, the level, the
+reason that decided it (`Route.basis`: a probability or a policy phrase, never words of the question)
+and the console path to open the case.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def urgent_notice(answer: Any, at: datetime | None = None) -> dict[str, Any]:
         "time": when.isoformat(timespec="seconds"),
         "level": answer.route.level,
         "label": answer.route.label,
-        "reasons": list(answer.route.reasons),
+        "reasons": [answer.route.basis],
         "console_path": console_link(answer.log_id),
         "message": "緊急の相談が記録されました。担当者用画面で確認してください。",
     }

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.errors import KasuharaError
-from assistant.routing import LEVELS
+from assistant.levels import LEVELS
 from ingest.chunks import Chunk
 
 EVALS_DIR = Path(__file__).resolve().parent

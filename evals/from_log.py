@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from assistant.question_log import OFFICE_TZ, LogFilters, LogRow, QuestionLog
-from assistant.routing import LEVELS
+from assistant.levels import LEVELS
 from assistant.settings import Settings
 from evals.dataset import DEFAULT_SET, DatasetError, EvalQuestion, check_evidence, load_questions
 from ingest.index import IndexReader

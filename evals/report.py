@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from evals import routing_report
 from evals.dataset import DatasetError
 from evals.gate import GateFailure, Thresholds, check
 from evals.runner import ASSISTANT_ROW, LOWER_IS_BETTER, RETRIEVAL_METRICS, flatten
@@ -111,6 +112,8 @@ def summary_table(data: dict[str, Any], failures: list[GateFailure] | None = Non
     ]
     if a["invalid_citations"]:
         out += ["不正な引用:"] + [f"  {p}" for p in a["invalid_citations"][:20]]
+    if data.get("routing"):
+        out += ["", routing_report.summary_text(data["routing"])]
     if failures is not None:
         out += ["", "合格基準: " + ("すべて満たしています" if not failures else "未達")]
         out += [f"  ✗ {f}" for f in failures]
@@ -174,6 +177,8 @@ def markdown(data: dict[str, Any], thresholds: Thresholds | None = None) -> str:
     md += ["", f"![混同行列]({CONFUSION_CHART})"]
     if a["invalid_citations"]:
         md += ["", "### 不正な引用", ""] + [f"- {p}" for p in a["invalid_citations"]]
+    if data.get("routing"):
+        md += [""] + routing_report.markdown(data["routing"])
     if thresholds is not None:
         failures = {f.metric: f for f in check(flatten(data), thresholds)}
         md += ["", "## 合格基準", "", "| 指標 | 基準 | 値 | 判定 |", "|---|---|---:|---|"]

@@ -12,7 +12,7 @@ import sys
 import tempfile
 import time
 import unicodedata
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
@@ -24,12 +24,13 @@ from assistant.citations import Citation
 from assistant.embeddings import VectorEmbeddings
 from assistant.question_log import QuestionLog
 from assistant.retrieval import FUSIONS, MODES, HybridRetriever, check_choice
-from assistant.routing import LEVELS
+from assistant.levels import LEVELS
 from assistant.settings import Settings
-from evals import metrics
+from evals import metrics, routing_report
 from evals.baseline import BASELINE_MODES, Baseline, BaselineConfig
 from evals.dataset import DEFAULT_SET, EvalQuestion, check_evidence, load_questions
 from evals.pages import source_pages
+from evals.routing_eval import evaluate_routing
 from ingest.index import IndexReader
 
 K = 10  # ranking depth for MRR@10 and nDCG@10
@@ -94,6 +95,7 @@ class EvalResult:
     fusions: dict[str, RetrievalMetrics]
     assistant: AssistantMetrics
     outcomes: list[QuestionOutcome] = field(default_factory=list)
+    routing: dict[str, Any] | None = None  # evals.routing_eval.RoutingReport as JSON
     seconds: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
@@ -115,6 +117,8 @@ def flatten(data: dict[str, Any]) -> dict[str, float]:
     for name in ASSISTANT_METRICS:
         if name in data.get("assistant", {}):
             out[f"assistant.{name}"] = float(data["assistant"][name])
+    if data.get("routing"):
+        out.update(routing_report.flat(data["routing"]))
     return out
 
 
@@ -222,11 +226,14 @@ def run(
     progress: bool = True,
     log_questions: bool = False,
     assistant_factory: Callable[[Settings, QuestionLog], Assistant] | None = None,
+    routing_cv: bool = True,
 ) -> EvalResult:
     """Evaluate the question set at `set_path` against the current index.
 
     Eval questions go to a scratch question log unless `log_questions` (then to the configured log,
     surface "eval"), so officers' statistics are not filled with test traffic.
+    The routing set is scored too (evals.routing_eval): sealed split always, nested cross-validation
+    unless `routing_cv` is False (it refits the router about 30 times).
     Raises `evals.dataset.DatasetError` when a gold evidence substring no longer occurs in the index.
     """
     started = time.perf_counter()
@@ -235,16 +242,22 @@ def run(
     questions = load_questions(set_path)
     # Before anything else loads: a corpus edit that dropped gold text is the evaluator's first news.
     check_evidence(questions, IndexReader(settings).chunks)
-    with tempfile.TemporaryDirectory(prefix="kasuhara-eval-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="kasuhara-eval-") as scratch, QuestionLog.open(settings) as officers_log:
         if log_questions:
-            question_log = QuestionLog.open(settings)
+            question_log = officers_log
         else:
             question_log = QuestionLog(f"sqlite:///{Path(scratch) / 'eval-log.db'}", Path(scratch) / "spool",
                                        mask=settings.mask_personal_data)
+        # The router learns from officers' corrections in the real log, whichever log the answers go to.
+        default_factory = lambda s, l: Assistant(  # noqa: E731
+            s, question_log=l, corrections=officers_log.level_corrections)
         try:
-            assistant = (assistant_factory or (lambda s, l: Assistant(s, question_log=l)))(settings, question_log)
-            return _run(settings, assistant, questions, set_path, modes, baseline,
-                        baseline_config or BaselineConfig(), progress, started)
+            assistant = (assistant_factory or default_factory)(settings, question_log)
+            result = _run(settings, assistant, questions, set_path, modes, baseline,
+                          baseline_config or BaselineConfig(), progress, started)
+            routing = evaluate_routing(assistant, cross_validate=routing_cv, progress=progress)
+            return replace(result, routing=routing.to_json(),
+                           seconds=round(time.perf_counter() - started, 2))
         finally:
             question_log.close()
 

@@ -20,10 +20,19 @@ REPO_CORPUS = PROJECT_ROOT / "corpus"
 SEED_PAGE = REPO_CORPUS / "manual" / "000_0ebf01af85e31d0d.txt"
 
 
+@pytest.fixture(scope="session")
+def router_cache(request: pytest.FixtureRequest) -> Path:
+    """The fitted router and question vectors, shared by every test and kept between runs in pytest's
+    own cache folder: fitting on a fresh clone embeds the whole routing set once (about a minute).
+    Cache entries are keyed by everything they depend on, so a stale entry is never used."""
+    return Path(request.config.cache.mkdir("kasuhara-router"))
+
+
 @pytest.fixture(autouse=True)
-def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, router_cache: Path) -> None:
     """Every test gets its own data directory and the default embedder, whatever the shell exported."""
     monkeypatch.setenv("KASUHARA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("KASUHARA_CACHE_DIR", str(router_cache))
     for name in ("KASUHARA_CHROMA_URL", "KASUHARA_EMBEDDING_MODEL", "KASUHARA_EMBEDDING_PROMPTS",
                  "KASUHARA_CORPUS_DIR"):
         monkeypatch.delenv(name, raising=False)

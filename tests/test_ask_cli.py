@@ -40,7 +40,7 @@ def test_ask_json_stdin_answers_each_line_in_order(runner: CliRunner) -> None:
     assert result.exit_code == 0, result.output
     objects = [json.loads(line) for line in result.output.splitlines()]
     assert [o["question"] for o in objects] == [lines[0], lines[2], lines[3]]
-    assert [o["escalation"]["level"] for o in objects] == ["urgent", "report", "none"]
+    assert [o["escalation"]["level"] for o in objects] == ["urgent", "report", "outside"]
     assert [o["answered"] for o in objects] == [True, True, False]
 
 

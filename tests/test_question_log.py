@@ -89,7 +89,7 @@ def test_open_creates_sqlite_file_in_data_dir_with_wal(settings: Settings, log: 
     assert db.exists()
     with sqlite3.connect(db) as raw:
         assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert log.revision() == "0002"
+    assert log.revision() == "0003"
     assert log.count() == 0
 
 
@@ -97,7 +97,7 @@ def test_opening_twice_is_harmless(settings: Settings, log: QuestionLog) -> None
     log.record(make_record())
     with QuestionLog.open(settings) as again:
         assert again.count() == 1
-        assert again.revision() == "0002"
+        assert again.revision() == "0003"
 
 
 def test_second_migration_upgrades_an_existing_database(settings: Settings) -> None:
@@ -116,7 +116,7 @@ def test_second_migration_upgrades_an_existing_database(settings: Settings) -> N
         )
     engine.dispose()
     with QuestionLog(url, settings.spool_dir) as upgraded:
-        assert upgraded.revision() == "0002"
+        assert upgraded.revision() == "0003"
         row = upgraded.get("a" * 32)
     assert row.question == "古い質問"
     assert row.status == "未確認" and row.feedback is None
@@ -468,7 +468,7 @@ def pg_log(postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 @pytest.mark.postgres
 def test_postgres_round_trip_and_officers(pg_log: QuestionLog) -> None:
-    assert pg_log.revision() == "0002"
+    assert pg_log.revision() == "0003"
     rec = make_record("NUL\x00入り 090-1234-5678", level="urgent")
     uid = pg_log.record(rec)
     row = pg_log.get(uid[:6])
@@ -479,6 +479,9 @@ def test_postgres_round_trip_and_officers(pg_log: QuestionLog) -> None:
     pg_log.add_note(uid, "山田", "対応済み")
     assert pg_log.get(uid).status == "完了" and pg_log.get(uid).feedback == -1
     assert len(pg_log.notes(uid)) == 1 and len(pg_log.status_events(uid)) == 1
+    pg_log.correct_level(uid, "outside", "山田")
+    pg_log.correct_level(uid, "report", "佐藤")
+    assert [(c.uid, c.level, c.officer) for c in pg_log.level_corrections()] == [(uid, "report", "佐藤")]
     assert pg_log.count(LogFilters(text="NUL")) == 1
     assert pg_log.stats().total == 1
     assert pg_log.pending_spool() == 0
@@ -517,3 +520,22 @@ def test_postgres_outage_spools_then_replays(pg_log: QuestionLog, postgres_serve
     assert pg_log.pending_spool() == 0
     assert pg_log.get(uid).question == "停止中の質問"
     assert pg_log.count() == 3
+
+
+def test_level_corrections_keep_who_and_when_and_the_latest_wins(settings: Settings) -> None:
+    with QuestionLog.open(settings) as log:
+        first = log.record(make_record("店長に怒鳴られた"))
+        second = log.record(make_record("客に怒鳴られた"))
+        assert log.level_corrections() == [] and log.level_correction(first) is None
+        log.correct_level(first, "consult", "山田")
+        later = log.correct_level(first, "outside", "佐藤")
+        log.correct_level(second, "consult", "山田")
+        current = {c.uid: c for c in log.level_corrections()}
+        assert {uid: (c.level, c.officer) for uid, c in current.items()} == {
+            first: ("outside", "佐藤"), second: ("consult", "山田")}
+        assert current[first].question == "店長に怒鳴られた"
+        assert log.level_correction(first[:8]) == later and later.at.tzinfo is not None
+        with pytest.raises(InvalidLogValue, match="区分"):
+            log.correct_level(first, "danger", "山田")
+        with pytest.raises(InvalidLogValue, match="担当者名"):
+            log.correct_level(first, "urgent", "  ")

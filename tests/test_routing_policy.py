@@ -1,28 +1,22 @@
-"""The escalation policy is data: loading checks it against the index; matching follows its rules."""
+"""The escalation policy is data: loading checks it against the index; safety phrases only raise."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from assistant.routing import PolicyError, Router, fold, load_policy
+from assistant.routing import PolicyError, Router, load_policy
 from assistant.settings import PROJECT_ROOT
-from ingest.tokens import get_tokenizer
+from assistant.text import fold
 
 pytest_plugins = ["built_index"]
 
 POLICY = PROJECT_ROOT / "corpus" / "escalation.toml"
 
 
-def _no_embeddings(texts: list[str]) -> np.ndarray:
-    return np.zeros((len(texts), 4), dtype=np.float32)
-
-
-def _router(path: Path, chunks) -> Router:
-    return Router(load_policy(path), chunks, _no_embeddings)
+def _route(assistant, router: Router, text: str):
+    return router.route(text, assistant.tokenizer(text), assistant.embeddings.embed_question(text))
 
 
 def test_fold_makes_width_and_script_variants_match() -> None:
@@ -31,11 +25,12 @@ def test_fold_makes_width_and_script_variants_match() -> None:
 
 
 def test_shipped_policy_cites_passages_that_exist(assistant) -> None:
-    router = assistant.router
-    question = "客に殴られた"
-    evidence = router.route(question, get_tokenizer()(question)).evidence
-    assert evidence[0].text.startswith("また、客が刑法犯")
-    assert all(level.cites or level.id == "none" for level in router.policy.levels)
+    route = _route(assistant, assistant.router, "客に殴られた")
+    assert route.level == "urgent"
+    assert route.evidence[0].text.startswith("また、客が刑法犯")
+    levels = assistant.router.policy.levels
+    assert [l.id for l in levels] == ["urgent", "report", "consult", "none", "outside"]
+    assert all(level.cites for level in levels if level.id in ("urgent", "report", "consult"))
 
 
 def test_a_cite_missing_from_the_index_is_a_clear_error(assistant, tmp_path: Path) -> None:
@@ -43,7 +38,7 @@ def test_a_cite_missing_from_the_index_is_a_clear_error(assistant, tmp_path: Pat
     policy.write_text(POLICY.read_text(encoding="utf-8").replace(
         'cites = ["本社の相談窓口に速やかに報告"]', 'cites = ["この文言はマニュアルにない"]'), encoding="utf-8")
     with pytest.raises(PolicyError, match="report.*この文言はマニュアルにない.*索引にありません"):
-        _router(policy, assistant.reader.chunks)
+        Router(load_policy(policy), assistant.reader.chunks, assistant.router.model)
 
 
 @pytest.mark.parametrize(
@@ -51,7 +46,7 @@ def test_a_cite_missing_from_the_index_is_a_clear_error(assistant, tmp_path: Pat
     [
         (lambda text: text.replace('id = "report"', 'id = "later"'), "内容が正しくありません"),
         (lambda text: text + "\n[[levels]\n", "内容が正しくありません"),
-        (lambda text: text.split('[[levels]]\nid = "none"')[0], "none"),
+        (lambda text: text.split('[[levels]]\nid = "outside"')[0], "outside"),
     ],
 )
 def test_an_invalid_policy_file_names_the_problem(tmp_path: Path, edit, message: str) -> None:
@@ -66,27 +61,30 @@ def test_missing_policy_file_is_named(tmp_path: Path) -> None:
         load_policy(tmp_path / "nothing.toml")
 
 
-def test_an_officer_edit_changes_routing_without_code(assistant, tmp_path: Path) -> None:
+def test_an_officer_safety_phrase_raises_a_message_to_urgent_without_code(assistant, tmp_path: Path) -> None:
     question = "お客様にしつこくポイントカードを作れと言われる"
-    tokens = get_tokenizer()(question)
-    assert _router(POLICY, assistant.reader.chunks).route(question, tokens).level != "urgent"
+    assert _route(assistant, assistant.router, question).level != "urgent"
     policy = tmp_path / "escalation.toml"
-    shutil.copy(POLICY, policy)
-    text = policy.read_text(encoding="utf-8").replace('"殺すぞ", ', '"殺すぞ", "ポイントカード", ', 1)
-    policy.write_text(text, encoding="utf-8")
-    route = _router(policy, assistant.reader.chunks).route(question, tokens)
-    assert route.level == "urgent" and "表現「ポイントカード」" in route.reasons
+    policy.write_text(POLICY.read_text(encoding="utf-8").replace('"殺す", ', '"殺す", "ポイントカード", ', 1),
+                      encoding="utf-8")
+    router = Router(load_policy(policy), assistant.reader.chunks, assistant.router.model)
+    route = _route(assistant, router, question)
+    assert route.level == "urgent"
+    assert route.reasons[0] == "安全のための語句「ポイントカード」(必ず緊急として扱います)"
 
 
-def test_unless_phrases_veto_a_level(assistant) -> None:
-    router = assistant.router
-    setup = "クレームに備えて、会社として何を整備すべきですか"
-    assert router.route(setup, get_tokenizer()(setup)).level == "none"
+def test_safety_phrases_never_lower_a_level(assistant, tmp_path: Path) -> None:
+    """With no safety phrases at all, a message the router finds dangerous is still urgent."""
+    policy = tmp_path / "escalation.toml"
+    text = POLICY.read_text(encoding="utf-8")
+    policy.write_text(text[: text.index("[safety]")], encoding="utf-8")
+    router = Router(load_policy(policy), assistant.reader.chunks, assistant.router.model)
+    assert router.policy.safety.phrases == []
+    route = _route(assistant, router, "閉店後にいつも駐車場で待っている客がいて、帰り道をつけられた")
+    assert route.level == "urgent"
+    assert not any("安全のための語句" in r for r in route.reasons)
 
 
-def test_example_questions_match_by_meaning(assistant) -> None:
-    router = assistant.router
-    example = router.policy.level("urgent").examples[0]
-    vector = assistant.embeddings.embed_question(example)
-    route = router.route("（定型文）", [], vector)  # no trigger words at all: only the example matches
-    assert route.level == "urgent" and "例文に近い" in route.reasons[0]
+def test_kana_and_halfwidth_spellings_of_a_safety_phrase_match(assistant) -> None:
+    for question in ("ﾄﾞｹﾞｻﾞしろって言われた", "どげざしろっていわれた"):
+        assert assistant.router.safety_phrase(question) is not None, question

@@ -210,6 +210,40 @@ def test_officer_finds_the_question_changes_status_adds_note_exports(browser_ses
     screenshot(page, "console-insight.png")
 
 
+def test_officer_corrects_a_level_and_the_next_answer_follows_it(browser_session, web_assistant) -> None:
+    """Issue 8: a correction made in the console is stored with who and when, and after the reload the
+    console triggers, the same message routes as corrected."""
+    base = browser_session.base
+    question = "レジ横の募金箱のことで、常連さんにいつも長く話しかけられる 店舗Q-42"
+    chat = browser_session.new_page()
+    chat.goto(base + "/")
+    ask(chat, question)
+    row = wait_for(lambda: newest(web_assistant, "店舗Q-42"))
+    target, label = ("report", "報告") if row.level != "report" else ("consult", "相談")
+
+    page = browser_session.new_page()
+    login(page, base)
+    page.get_by_text(f"ログイン中: {OFFICER}").wait_for()
+    page.fill("#kh-uid textarea, #kh-uid input", row.uid)
+    page.click("#kh-open")
+    page.wait_for_function(
+        "() => (document.querySelector('#kh-detail-question textarea') || {}).value?.includes('店舗Q-42')")
+    page.click("#kh-correct-level input")
+    page.get_by_role("option", name=label, exact=True).click()
+    page.click("#kh-correct-save")
+    page.wait_for_function(
+        "label => (document.querySelector('#kh-correction textarea, #kh-correction input') || {}).value"
+        "?.startsWith(label)", arg=label, timeout=120_000)
+    correction = web_assistant.question_log.level_correction(row.uid)
+    assert (correction.level, correction.officer) == (target, OFFICER)
+    screenshot(page, "console-correction.png")
+
+    bots = chat.locator("#kh-chat [data-testid='bot']").count()
+    ask(chat, question, answers_before=bots)
+    again = wait_for(lambda: (r := newest(web_assistant, "店舗Q-42")) and r.uid != row.uid and r)
+    assert again.level == target
+
+
 def test_console_shows_staff_text_literally(browser_session, web_assistant) -> None:
     hostile = f"{XSS} **太字** <script>alert(3)</script> 管理XSS"
     uid = web_assistant.ask(hostile, surface="web").log_id

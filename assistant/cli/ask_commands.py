@@ -8,10 +8,10 @@ import sys
 
 import click
 
+from assistant.levels import LEVEL_LABELS
 from assistant.errors import KasuharaError
 from assistant.settings import Settings
 
-_LEVEL_NAMES = {"urgent": "緊急", "report": "報告", "consult": "相談", "none": "情報"}
 
 
 def _assistant():
@@ -27,7 +27,7 @@ def _print_person(answer) -> None:
     route = answer.route
     click.echo(answer.answer)
     click.echo("")
-    click.echo(f"対応レベル: {_LEVEL_NAMES[route.level]} ({route.level}) — {route.route}")
+    click.echo(f"対応レベル: {LEVEL_LABELS[route.level]} ({route.level}) — {route.route}")
     click.echo(f"判断の理由: {' / '.join(route.reasons)}")
     if answer.citations:
         click.echo("出典:")

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from assistant.errors import KasuharaError
+from assistant.levels import LEVELS
 from assistant.settings import Settings
 
 _SET_HELP = "質問セット(JSONL)。既定は evals/questions.jsonl。"
@@ -92,7 +93,7 @@ def _run(set_path: Path | None, modes: tuple[str, ...], out_dir: Path | None, ba
 
 @eval_group.command("add-from-log")
 @click.argument("log_id")
-@click.option("--level", required=True, type=click.Choice(["urgent", "report", "consult", "none"]),
+@click.option("--level", required=True, type=click.Choice(list(LEVELS)),
               help="期待するエスカレーションの区分。")
 @click.option("--evidence", multiple=True, metavar="TEXT",
               help="正解の根拠となるマニュアルの文言(索引の本文にあること。複数指定可)。")
@@ -134,6 +135,45 @@ def calibrate_command(set_path: Path | None) -> None:
     click.echo(f"閾値 {result.threshold:.5f}(語の重み {result.lexical_weight})"
                f" / balanced accuracy {result.balanced_accuracy:.3f}({result.questions} 問)")
     click.echo(f"書き出し先: {settings.calibration_path}")
+
+
+@eval_group.command("routing")
+@click.option("--cv/--no-cv", default=True, show_default=True,
+              help="学習用の例文で層化 5 分割の入れ子交差検証も行います(ルーターを約 30 回学習し直します)。")
+@click.option("--select", is_flag=True,
+              help="候補のモデルを交差検証で比べます(正解率・macro-F1・対数損失・Brier・ECE・緊急の再現率)。")
+@click.option("--json", "as_json", is_flag=True, help="結果を JSON で出力します。")
+def routing_command(cv: bool, select: bool, as_json: bool) -> None:
+    """対応レベルの判定だけを評価します: 学習型ルーターと語彙ルールを、交差検証と封印した評価用の例文で比べます。"""
+    import json
+    from dataclasses import asdict
+
+    from assistant.answering import Assistant
+    from evals.routing_eval import evaluate_routing, select_models
+    from evals.routing_report import summary_text
+    from ingest.pipeline import ensure_index
+
+    settings = Settings()
+    progress = sys.stderr.isatty()
+    try:
+        ensure_index(settings, progress=progress)
+        assistant = Assistant(settings, notifier=None)
+        if select:
+            rows = select_models(assistant, progress=progress)
+            if as_json:
+                click.echo(json.dumps([asdict(r) for r in rows], ensure_ascii=False, indent=2))
+                return
+            click.echo(f"{'model':52s} {'acc':>6s} {'macroF1':>8s} {'logloss':>8s} {'Brier':>6s} {'ECE':>6s}"
+                       f" {'urgR':>6s} {'raised':>7s} {'decided':>8s}")
+            for r in rows:
+                click.echo(f"{r.name:52s} {r.accuracy:6.3f} {r.macro_f1:8.3f} {r.log_loss:8.3f} {r.brier:6.3f}"
+                           f" {r.ece:6.3f} {r.urgent_recall:6.3f} {r.raised_to_urgent:7.3f} {r.decided_accuracy:8.3f}")
+            return
+        report = evaluate_routing(assistant, cross_validate=cv, progress=progress)
+    except KasuharaError as exc:
+        raise _fail(exc) from exc
+    click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2) if as_json
+               else summary_text(report.to_json()))
 
 
 def register(group: click.Group) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from assistant.levels import LEVEL_LABELS
 from assistant.errors import KasuharaError
 from assistant.question_log import (
     FEEDBACK_FILTERS,
@@ -30,7 +31,6 @@ from assistant.question_log import (
 )
 from assistant.settings import Settings
 
-LEVEL_LABELS = {"urgent": "緊急", "report": "報告", "consult": "相談", "none": "該当なし"}
 FEEDBACK_LABELS = {1: "役に立った", -1: "役に立たなかった", None: "なし"}
 _BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _QUESTION_WIDTH = 60
@@ -112,7 +112,7 @@ def filter_options(default_limit: int | None) -> Callable[[Callable[..., Any]], 
     options = [
         click.option("--since", type=_DATE, metavar="YYYY-MM-DD", help="この日(日本時間)以降の質問に絞ります。形式: YYYY-MM-DD"),
         click.option("--until", type=_DATE, metavar="YYYY-MM-DD", help="この日(日本時間)までの質問に絞ります。形式: YYYY-MM-DD"),
-        click.option("--level", type=click.Choice(LEVELS), help="区分で絞ります(urgent=緊急, report=報告, consult=相談, none=該当なし)。"),
+        click.option("--level", type=click.Choice(LEVELS), help="区分で絞ります(urgent=緊急, report=報告, consult=相談, none=情報, outside=対象外)。"),
         click.option("--unanswered", is_flag=True, help="マニュアルから回答できなかった質問だけにします。"),
         click.option("--status", type=click.Choice(STATUSES), help="対応状況で絞ります。"),
         click.option("--feedback", type=click.Choice(FEEDBACK_FILTERS), help="評価で絞ります(up=役に立った, down=役に立たなかった, none=評価なし)。"),

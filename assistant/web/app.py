@@ -9,11 +9,11 @@ from __future__ import annotations
 import logging
 from typing import Any, Sequence
 
-import assistant.web  # noqa: F401  (Gradio environment first)
 import gradio as gr
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
+import assistant.web  # noqa: F401  (Gradio environment first)
 from assistant.settings import Settings
 from assistant.web.common import mount_options
 
@@ -52,7 +52,8 @@ def create_app(settings: Settings | None = None, pages: Sequence[str] = PAGES, a
         app.state.auth = auth
         officer_console.mount(app, assistant.question_log, auth,
                               chunk_section=getattr(assistant, "section_of", None),
-                              add_eval_item=_eval_item_adder(settings))
+                              add_eval_item=_eval_item_adder(settings),
+                              relearn=getattr(assistant, "reload", None))
     if "staff" in pages:
         # Mounted last: "/" would otherwise shadow /officer and /login.
         blocks = staff_chat.build_staff_chat(assistant, **(staff_options or {}))

@@ -7,14 +7,13 @@ import logging
 import string
 from typing import Any
 
-import assistant.web  # noqa: F401  (sets the Gradio environment before gradio is imported)
 import gradio as gr
 
+import assistant.web  # noqa: F401  (sets the Gradio environment before gradio is imported)
 from assistant.errors import KasuharaError
 
 log = logging.getLogger(__name__)
 
-LEVEL_LABELS = {"urgent": "緊急", "report": "報告", "consult": "相談", "none": "情報"}
 UNEXPECTED_ERROR = (
     "システムで予期しないエラーが発生しました。少し待ってからもう一度お試しください。"
     "急ぎの場合は店長または本社の相談窓口へ直接連絡してください。"

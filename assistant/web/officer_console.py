@@ -15,17 +15,25 @@ from datetime import date, datetime
 from typing import Any, Callable, Sequence
 from urllib.parse import urlencode
 
-import assistant.web  # noqa: F401  (Gradio environment first)
 import gradio as gr
 import pandas as pd
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
+import assistant.web  # noqa: F401  (Gradio environment first)
 from assistant.csv_export import FEEDBACK_LABELS, csv_bytes
 from assistant.errors import KasuharaError
-from assistant.question_log import LEVELS, OFFICE_TZ, STATUSES, LogFilters, LogRow, QuestionLog
+from assistant.levels import LEVEL_LABELS
+from assistant.question_log import (
+    LEVELS,
+    OFFICE_TZ,
+    STATUSES,
+    LogFilters,
+    LogRow,
+    QuestionLog,
+)
 from assistant.web.auth import CONSOLE_PREFIX, LOGOUT_PATH, OfficerAuth
-from assistant.web.common import LEVEL_LABELS, NOTICE_TITLE, info, md_text, user_error
+from assistant.web.common import NOTICE_TITLE, info, md_text, user_error
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +49,7 @@ LEVEL_CHOICES = [("すべて", ALL)] + [(LEVEL_LABELS[level], level) for level i
 ANSWERED_CHOICES = [("すべて", ALL), ("回答あり", "yes"), ("未回答(マニュアルに記載なし)", "no")]
 FEEDBACK_CHOICES = [("すべて", ALL), ("役に立った", "up"), ("役に立たなかった", "down"), ("未評価", "none")]
 STATUS_CHOICES = [("すべて", ALL)] + [(s, s) for s in STATUSES]
-LEVEL_COLORS = {"緊急": "#b91c1c", "報告": "#ea580c", "相談": "#3b82f6", "情報": "#9ca3af"}
+LEVEL_COLORS = {"緊急": "#b91c1c", "報告": "#ea580c", "相談": "#3b82f6", "情報": "#9ca3af", "対象外": "#6b7280"}
 
 TABLE_HEADERS = ["", "日時(JST)", "区分", "対応状況", "回答", "評価", "質問", "ID"]
 CITATION_HEADERS = ["番号", "箇所", "ページ", "引用(原文)"]
@@ -125,12 +133,15 @@ class OfficerConsole:
 
     def __init__(self, question_log: QuestionLog, auth: OfficerAuth,
                  chunk_section: Callable[[str], str | None] | None = None,
-                 add_eval_item: Callable[..., Any] | None = None) -> None:
+                 add_eval_item: Callable[..., Any] | None = None,
+                 relearn: Callable[[], None] | None = None) -> None:
         self.log = question_log
         self.auth = auth
         self.chunk_section = chunk_section or (lambda chunk_id: None)
         # evals.from_log.add_from_log bound to the settings: (uid, level, evidence, answerable) -> item
         self.add_eval_item = add_eval_item
+        # Retrains the router on the routing set plus every correction (Assistant.reload).
+        self.relearn = relearn
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -173,6 +184,7 @@ class OfficerConsole:
             row = self.log.get(uid or "")
             events = self.log.status_events(row.uid)
             notes = self.log.notes(row.uid)
+            correction = self.log.level_correction(row.uid)
         except Exception as exc:
             raise user_error(exc) from None
         meta = "\n".join([
@@ -196,6 +208,7 @@ class OfficerConsole:
             row.uid, row.question, row.answer, meta,
             _frame(citations, CITATION_HEADERS), _frame(retrieved, RETRIEVED_HEADERS),
             gr.update(value=row.status), self._history_frame(events), self._notes_frame(notes),
+            self._correction_text(correction),
         )
 
     @staticmethod
@@ -231,6 +244,36 @@ class OfficerConsole:
         except Exception as exc:
             raise user_error(exc) from None
         return "", self._notes_frame(notes)
+
+    def correct_level(self, uid: str, level: str, request: gr.Request) -> str:
+        """The level a question should have had: stored with who and when; the router learns it."""
+        officer = self.auth.require_officer(request)
+        if not uid:
+            raise gr.Error("先に一覧から質問を選んでください。", title=NOTICE_TITLE, print_exception=False)
+        try:
+            correction = self.log.correct_level(uid, level, officer)
+        except Exception as exc:
+            raise user_error(exc) from None
+        log.info("officer %s corrected %s to %s", officer, uid[:12], level)
+        label = LEVEL_LABELS.get(level, level)
+        if self.relearn is None:
+            info(f"「{label}」に修正しました。次にアシスタントを起動したときから判定に使われます。")
+        else:
+            try:
+                self.relearn()
+            except Exception:  # the correction is stored; the next start learns it
+                log.exception("router retraining after %s's correction failed", officer)
+                info(f"「{label}」に修正しました。判定への反映は次回の起動時になります。")
+            else:
+                info(f"「{label}」に修正し、ルーターを学習し直しました。次の質問から判定に使われます。")
+        return self._correction_text(correction)
+
+    @staticmethod
+    def _correction_text(correction: Any) -> str:
+        if correction is None:
+            return "修正なし"
+        return (f"{LEVEL_LABELS.get(correction.level, correction.level)}({correction.level})"
+                f" — {correction.officer}、{_local(correction.at, True)}")
 
     def add_to_eval_set(self, uid: str, level: str, answerable: bool, evidence: str,
                         request: gr.Request) -> str:
@@ -345,6 +388,13 @@ class OfficerConsole:
                         note_btn = gr.Button("メモを追加", scale=1, elem_id="kh-note-save")
                     notes = gr.Dataframe(headers=NOTE_HEADERS, datatype="str", interactive=False, wrap=True,
                                          label="メモ(誰が・いつ)", elem_id="kh-notes")
+                    with gr.Row():
+                        correct_choice = gr.Dropdown([(LEVEL_LABELS[lv], lv) for lv in LEVELS], value="consult",
+                                                     label="正しい対応レベル(ルーターに学ばせる)", scale=2,
+                                                     elem_id="kh-correct-level")
+                        correct_btn = gr.Button("対応レベルを修正", scale=1, elem_id="kh-correct-save")
+                        correction_now = gr.Textbox(label="現在の修正(誰が・いつ)", interactive=False, scale=2,
+                                                    elem_id="kh-correction")
                     with gr.Accordion("評価セットに追加(うまく答えられなかった質問を回帰テストにする)", open=False):
                         with gr.Row():
                             eval_level = gr.Dropdown([(LEVEL_LABELS[lv], lv) for lv in LEVELS], value="consult",
@@ -372,7 +422,8 @@ class OfficerConsole:
                                               label="マニュアルで答えられなかった質問(マニュアルの不足)")
 
             options = dict(concurrency_limit=CONCURRENCY, api_visibility="private")
-            detail_outputs = [uid, question, answer, meta, citations, retrieved, status_choice, history, notes]
+            detail_outputs = [uid, question, answer, meta, citations, retrieved, status_choice, history, notes,
+                              correction_now]
             list_outputs = [table, uids, summary, export]
             insight_outputs = [insight_summary, per_day, sections_plot, sections_table, feedback_plot, unanswered]
 
@@ -387,6 +438,7 @@ class OfficerConsole:
             status_btn.click(self.set_status, [uid, status_choice], [history], **options).then(
                 self.search, filters, list_outputs, **options)
             note_btn.click(self.add_note, [uid, note], [note, notes], **options)
+            correct_btn.click(self.correct_level, [uid, correct_choice], [correction_now], **options)
             eval_btn.click(self.add_to_eval_set, [uid, eval_level, eval_answerable, eval_evidence], [eval_evidence],
                            **options)
             insight_btn.click(self.insight, filters, insight_outputs, **options)
@@ -396,7 +448,7 @@ class OfficerConsole:
 
     def _detail_if_any(self, uid: str, request: gr.Request) -> tuple[Any, ...]:
         if not uid:
-            return tuple(gr.skip() for _ in range(9))
+            return tuple(gr.skip() for _ in range(10))
         return self.detail(uid, request)
 
     # --- CSV ----------------------------------------------------------------------------------
@@ -439,11 +491,12 @@ def _short_section(section: str) -> str:
 
 def mount(app: FastAPI, question_log: QuestionLog, auth: OfficerAuth,
           chunk_section: Callable[[str], str | None] | None = None,
-          add_eval_item: Callable[..., Any] | None = None, **mount_overrides: Any) -> OfficerConsole:
+          add_eval_item: Callable[..., Any] | None = None, relearn: Callable[[], None] | None = None,
+          **mount_overrides: Any) -> OfficerConsole:
     """Add the console (and its CSV route) to `app` at /officer. `auth.install(app)` must run first."""
     from assistant.web.common import mount_options
 
-    console = OfficerConsole(question_log, auth, chunk_section, add_eval_item)
+    console = OfficerConsole(question_log, auth, chunk_section, add_eval_item, relearn)
     app.add_api_route(EXPORT_PATH, console.export_route, methods=["GET"], include_in_schema=False)
     gr.mount_gradio_app(app, console.build(), path=CONSOLE_PREFIX, auth_dependency=auth.dependency,
                         **mount_options(**mount_overrides))

@@ -15,10 +15,11 @@ import logging
 import uuid
 from typing import Any, Sequence
 
-import assistant.web  # noqa: F401  (Gradio environment first)
 import gradio as gr
 
-from assistant.web.common import ERROR_TITLE, LEVEL_LABELS, html_text, info, md_text, readable, warn
+import assistant.web  # noqa: F401  (Gradio environment first)
+from assistant.levels import LEVEL_LABELS
+from assistant.web.common import ERROR_TITLE, html_text, info, md_text, readable, warn
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ NOTE = (
 )
 
 # Plain symbols present in common Japanese fonts (no emoji font needed on shop-floor PCs).
-_BANNER_ICONS = {"urgent": "⚠", "report": "▲", "consult": "●", "none": "■"}
+_BANNER_ICONS = {"urgent": "⚠", "report": "▲", "consult": "●", "none": "■", "outside": "○"}
 
 
 def _banner(answer: Any, contacts: Any) -> str:

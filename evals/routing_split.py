@@ -1,0 +1,136 @@
+"""Build the routing set once: merge the written parts, drop near-duplicates, seal a stratified 20 %.
+
+    python -m evals.routing_split evals/routing/raw/*.jsonl          # once: split and seal
+    python -m evals.routing_split --add more/*.jsonl                 # later: training split only
+
+Writes corpus/routing_examples.jsonl (the training split, which officers extend) and
+evals/routing/sealed.jsonl (the sealed test split), and prints the sealed file's SHA-256 for
+evals/README.md. Near-duplicates are pairs whose e5 query vectors have cosine > 0.95, or whose folded
+text is the same; the later item of a pair is dropped. It refuses to overwrite an existing sealed
+split: a sealed split is made before any tuning, once. `--add` appends new parts to the training
+split only, dropping any item that nearly duplicates an item of either split or is grounded on a
+page that grounds a sealed item (so nothing leaks from the sealed split into training).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from assistant.embeddings import get_embeddings
+from assistant.levels import LEVELS
+from assistant.settings import Settings
+from assistant.text import fold
+from evals.routing_eval import SEALED_SET, sha256_of
+
+DUPLICATE_COSINE = 0.95
+SEALED_SHARE = 0.2
+SPLIT_SEED = 20261129
+FIELDS = ("id", "text", "level", "workplace", "style", "source")
+
+
+def read_parts(paths: Sequence[Path]) -> list[dict]:
+    rows = []
+    for path in paths:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            missing = [f for f in FIELDS if not str(row.get(f, "")).strip()]
+            if missing or row["level"] not in LEVELS or not row["source"].startswith("http"):
+                raise SystemExit(f"{path}:{number}: 項目 {missing or 'level/source'} が正しくありません: {row}")
+            rows.append({f: row[f].strip() for f in FIELDS})
+    return rows
+
+
+def drop_near_duplicates(rows: list[dict], vectors: np.ndarray, keep_first: int = 0
+                         ) -> tuple[list[dict], list[tuple[str, str, float]]]:
+    """Drop each row that nearly duplicates an earlier one; the first `keep_first` rows are all kept."""
+    vectors = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    kept: list[int] = list(range(keep_first))
+    dropped = []
+    seen_text: dict[str, int] = {"".join(fold(rows[i]["text"]).split()): i for i in kept}
+    for i, row in enumerate(rows[keep_first:], start=keep_first):
+        key = "".join(fold(row["text"]).split())
+        if key in seen_text:
+            dropped.append((row["id"], rows[seen_text[key]]["id"], 1.0))
+            continue
+        if kept:
+            similarity = vectors[kept] @ vectors[i]
+            j = int(np.argmax(similarity))
+            if similarity[j] > DUPLICATE_COSINE:
+                dropped.append((row["id"], rows[kept[j]]["id"], float(similarity[j])))
+                continue
+        kept.append(i)
+        seen_text[key] = i
+    return [rows[i] for i in kept], dropped
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("parts", nargs="+", type=Path)
+    parser.add_argument("--reseal", action="store_true", help="overwrite an existing sealed split")
+    parser.add_argument("--add", action="store_true", help="append to the training split; the sealed one stays")
+    args = parser.parse_args(argv)
+    if args.add:
+        add_to_training(args.parts)
+        return
+    if SEALED_SET.exists() and not args.reseal:
+        raise SystemExit(f"{SEALED_SET} は封印済みです。作り直すときだけ --reseal を付けてください。")
+    settings = Settings()
+    rows = read_parts(args.parts)
+    vectors = get_embeddings(settings).embed_questions([r["text"] for r in rows])
+    rows, dropped = drop_near_duplicates(rows, vectors)
+    for row_id, kept_id, similarity in dropped:
+        print(f"重複として除外: {row_id} (≈ {kept_id}, cosine {similarity:.3f})", file=sys.stderr)
+    for number, row in enumerate(rows, start=1):
+        row["id"] = f"r{number:04d}"
+    train, sealed = train_test_split(rows, test_size=SEALED_SHARE, random_state=SPLIT_SEED,
+                                     stratify=[r["level"] for r in rows])
+    write_jsonl(settings.routing_examples_path, sorted(train, key=lambda r: r["id"]))
+    write_jsonl(SEALED_SET, sorted(sealed, key=lambda r: r["id"]))
+    print(f"例文 {len(rows)} 件(重複 {len(dropped)} 件を除外): 学習用 {len(train)}、封印 {len(sealed)}")
+    print("レベル別(学習用):", dict(Counter(r["level"] for r in train)))
+    print("レベル別(封印):", dict(Counter(r["level"] for r in sealed)))
+    print(f"封印ファイルの SHA-256: {sha256_of(SEALED_SET)}")
+
+
+def add_to_training(parts: Sequence[Path]) -> None:
+    settings = Settings()
+    existing = [json.loads(l) for path in (settings.routing_examples_path, SEALED_SET)
+                for l in path.read_text(encoding="utf-8").splitlines() if l.strip()]
+    sealed_sources = {json.loads(l)["source"] for l in SEALED_SET.read_text(encoding="utf-8").splitlines() if l}
+    new = read_parts(parts)
+    for row in new:
+        if row["source"] in sealed_sources:
+            print(f"封印側と同じ出典のため除外: {row['id']} ({row['source']})", file=sys.stderr)
+    new = [r for r in new if r["source"] not in sealed_sources]
+    rows = existing + new
+    vectors = get_embeddings(settings).embed_questions([r["text"] for r in rows])
+    kept, dropped = drop_near_duplicates(rows, vectors, keep_first=len(existing))
+    for row_id, kept_id, similarity in dropped:
+        print(f"重複として除外: {row_id} (≈ {kept_id}, cosine {similarity:.3f})", file=sys.stderr)
+    added = kept[len(existing):]
+    training = [json.loads(l) for l in settings.routing_examples_path.read_text(encoding="utf-8").splitlines() if l]
+    start = 1 + max(int(r["id"][1:]) for r in existing)
+    for number, row in enumerate(added, start=start):
+        row["id"] = f"r{number:04d}"
+    write_jsonl(settings.routing_examples_path, training + added)
+    print(f"学習用に {len(added)} 件を追加(重複 {len(dropped)} 件を除外): 学習用 {len(training) + len(added)} 件")
+    print("追加分のレベル別:", dict(Counter(r["level"] for r in added)))
+
+
+if __name__ == "__main__":
+    main()
