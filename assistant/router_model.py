@@ -54,7 +54,7 @@ from assistant.text import fold
 log = logging.getLogger(__name__)
 
 # Bump when features, model or decision change: the cache key includes it.
-ROUTER_VERSION = "router-v7"
+ROUTER_VERSION = "router-v8"
 URGENT = "urgent"
 URGENT_RECALL_TARGET = 0.98
 CV_FOLDS = 5
@@ -181,7 +181,9 @@ def make_pipeline(C: float = MODEL_C, dense_weight: float = DENSE_WEIGHT, use_te
         # newton-cg: the same optimum as lbfgs on these ~60k sparse columns, about ten times faster.
         estimator = LogisticRegression(C=C, class_weight="balanced", solver="newton-cg", max_iter=200)
     else:
-        estimator = CalibratedClassifierCV(LinearSVC(C=C, class_weight="balanced"), method="sigmoid", cv=3)
+        # random_state: liblinear shuffles in its dual solver; a fixed seed makes every fit the same.
+        svm = LinearSVC(C=C, class_weight="balanced", random_state=0)
+        estimator = CalibratedClassifierCV(svm, method="sigmoid", cv=3)
     features = RoutingFeatures(dense_weight, use_text=use_text, char_ngram_max=char_ngram_max)
     return Pipeline([("features", features), ("model", estimator)])
 
