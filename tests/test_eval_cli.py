@@ -72,16 +72,23 @@ def test_eval_writes_report_folder_with_all_rows(runner: CliRunner, small_set: P
     assert "エスカレーション正解率" in result.output
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "素朴な構成: LangChain 分割 + Chroma" in report and "## 合格基準" in report
+    # the routing section: both routers, nested CV and the sealed split, in the JSON, terminal and Markdown
+    routing = data["routing"]
+    assert routing["sealed_examples"] == 164 and routing["learned_cv"]["examples"] == routing["training_examples"]
+    for row in ("learned_cv", "learned_sealed", "lexicon_train", "lexicon_sealed"):
+        assert {"accuracy", "macro_f1", "urgent_recall", "per_level", "confusion"} <= set(routing[row])
+    assert routing["learned_sealed"]["urgent_recall"] > routing["lexicon_sealed"]["urgent_recall"]
+    assert "学習型 5分割CV" in result.output and "## ルーティング(対応レベルの判定)" in report
 
 
 def test_modes_limit_the_rows(runner: CliRunner, small_set: Path, tmp_path: Path) -> None:
     out = tmp_path / "r"
-    result = _invoke(runner, "--set", str(small_set), "--out", str(out), "--modes", "bm25",
+    result = _invoke(runner, "--set", str(small_set), "--out", str(out), "--no-routing-cv", "--modes", "bm25",
                      "--no-baseline", "--no-progress")
     assert result.exit_code == 0, result.output
     data = json.loads((out / "result.json").read_text(encoding="utf-8"))
     assert list(data["retrieval"]) == ["bm25", "assistant"] and data["fusions"] == {}
-    bad = _invoke(runner, "--set", str(small_set), "--modes", "bm25,sparse")
+    bad = _invoke(runner, "--set", str(small_set), "--no-routing-cv", "--modes", "bm25,sparse")
     assert bad.exit_code != 0 and "bm25, dense" in bad.output
 
 
@@ -89,7 +96,7 @@ def test_gate_flag_fails_the_run_under_a_threshold(runner: CliRunner, small_set:
     strict = tmp_path / "strict.toml"
     strict.write_text('[maximum]\n"assistant.latency_p50_ms" = 0.0\n', encoding="utf-8")
     args = ["--set", str(small_set), "--out", str(tmp_path / "g"), "--thresholds", str(strict),
-            "--modes", "hybrid", "--no-baseline", "--no-progress"]
+            "--modes", "hybrid", "--no-baseline", "--no-progress", "--no-routing-cv"]
     failed = _invoke(runner, *args, "--gate")
     assert failed.exit_code == 1 and "assistant.latency_p50_ms" in failed.output
     advisory = _invoke(runner, *args)  # without --gate the misses are only printed
@@ -133,7 +140,8 @@ def test_changed_corpus_fails_loudly_before_measuring(tmp_path: Path, small_set:
     page.write_text(text, encoding="utf-8")
     monkeypatch.setenv("KASUHARA_CORPUS_DIR", str(corpus))
     monkeypatch.setenv("KASUHARA_DATA_DIR", str(tmp_path / "data"))
-    result = CliRunner().invoke(main, ["eval", "--set", str(small_set), "--out", str(tmp_path / "o"), "--no-progress"])
+    result = CliRunner().invoke(main, ["eval", "--set", str(small_set), "--out", str(tmp_path / "o"), "--no-progress",
+                                       "--no-routing-cv"])
     assert result.exit_code != 0
     assert "正解根拠が索引の本文に見つかりません" in result.output
     assert "q066: 「相談体制の整備の考え方を提示する」" in result.output
@@ -237,6 +245,6 @@ def test_stale_index_is_reported(tmp_path: Path, small_set: Path, monkeypatch: p
     page.write_text(page.read_text(encoding="utf-8") + "\n追記された一文です。\n", encoding="utf-8")
     assert index_is_stale(Settings())
     result = CliRunner().invoke(main, ["eval", "--set", str(small_set), "--out", str(tmp_path / "o"),
-                                       "--modes", "hybrid", "--no-baseline", "--no-progress"])
+                                       "--modes", "hybrid", "--no-baseline", "--no-progress", "--no-routing-cv"])
     assert result.exit_code == 0, result.output
     assert "kasuhara ingest" in result.output

@@ -37,11 +37,13 @@ def _fail(exc: Exception) -> click.ClickException:
 @click.option("--gate", is_flag=True, help="合格基準を満たさなければ終了コード 1 で終わります(CI 用)。")
 @click.option("--log-questions", is_flag=True,
               help="評価の質問を本番の質問ログにも記録します(利用経路 eval)。既定では一時ログに記録して捨てます。")
+@click.option("--routing-cv/--no-routing-cv", default=True, show_default=True,
+              help="ルーティングの入れ子交差検証も行います(判定モデルを約 30 回学習し直すので 1 分ほどかかります)。")
 @click.option("--progress/--no-progress", default=None, help="進み具合を標準エラーに表示します(既定: 端末なら表示)。")
 @click.pass_context
 def eval_group(ctx: click.Context, set_path: Path | None, modes: tuple[str, ...], out_dir: Path | None,
                compare: tuple[Path, Path] | None, baseline: bool, thresholds_path: Path | None, gate: bool,
-               log_questions: bool, progress: bool | None) -> None:
+               log_questions: bool, routing_cv: bool, progress: bool | None) -> None:
     """質問セットで評価します: 検索方式ごとの指標、素朴な構成との比較、エスカレーション・回答保留・引用・応答時間。
 
     結果は端末に表で表示し、レポート(Markdown・JSON・PNG)をフォルダに書き出します。
@@ -54,14 +56,14 @@ def eval_group(ctx: click.Context, set_path: Path | None, modes: tuple[str, ...]
         if compare:
             click.echo(compare_text(load_result(compare[0]), load_result(compare[1])))
             return
-        _run(set_path, modes, out_dir, baseline, thresholds_path, gate, log_questions,
+        _run(set_path, modes, out_dir, baseline, thresholds_path, gate, log_questions, routing_cv,
              sys.stderr.isatty() if progress is None else progress)
     except KasuharaError as exc:
         raise _fail(exc) from exc
 
 
 def _run(set_path: Path | None, modes: tuple[str, ...], out_dir: Path | None, baseline: bool,
-         thresholds_path: Path | None, gate: bool, log_questions: bool, progress: bool) -> None:
+         thresholds_path: Path | None, gate: bool, log_questions: bool, routing_cv: bool, progress: bool) -> None:
     from evals.dataset import DEFAULT_SET, EVALS_DIR
     from evals.gate import THRESHOLDS, check, load_thresholds
     from evals.report import summary_table, write_report
@@ -76,7 +78,7 @@ def _run(set_path: Path | None, modes: tuple[str, ...], out_dir: Path | None, ba
         click.echo("注意: 索引は現在のコーパス(または埋め込み・分かち書きの設定)より古いものです。"
                    "`kasuhara ingest` を実行してから評価してください。今回は古い索引を測ります。", err=True)
     result = run(settings, set_path or DEFAULT_SET, chosen, baseline=baseline, progress=progress,
-                 log_questions=log_questions)
+                 log_questions=log_questions, routing_cv=routing_cv)
     data = result.to_json()
     failures = check(result.flat(), thresholds)
     out_dir = out_dir or EVALS_DIR / "reports" / datetime.now().strftime("%Y%m%d-%H%M%S")
