@@ -1,7 +1,7 @@
 """Load: source files -> RawPage objects (original lines, printed page number, provenance).
 
 Supported: the page-text export of a document site (the shipped seed), PDF (pypdf, page by page),
-plain text and Markdown in UTF-8 or Shift_JIS/CP932/EUC-JP.
+plain text and Markdown in UTF-8, Shift_JIS/CP932, EUC-JP, ISO-2022-JP or UTF-16 (strict decoding).
 """
 
 from __future__ import annotations
@@ -79,10 +79,12 @@ def load_pages(path: Path, manifest: CorpusManifest, corpus_dir: Path) -> list[R
 
 
 def decode_text(data: bytes, path: Path) -> str:
-    """UTF-8 (with or without BOM), else the Japanese legacy encoding that decodes to plausible Japanese.
+    """Decode strictly, in order: UTF-8 (BOM or not), Shift_JIS/CP932, EUC-JP, ISO-2022-JP, UTF-16.
 
-    charset_normalizer alone misses short Shift_JIS files (a line or two has too little to go on),
-    so the Japanese encodings are tried first, each strictly, and judged on the text they give.
+    A file that decodes strictly under one of them is read as such: half-width katakana is ordinary
+    Japanese text, not a sign of mojibake. Only when both CP932 and EUC-JP decode strictly (their
+    byte ranges overlap) does charset-normalizer choose between them. Raises SourceError (naming the
+    file) when nothing decodes.
     """
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return _decode_or_fail(data, "utf-16", path)
@@ -97,23 +99,37 @@ def decode_text(data: bytes, path: Path) -> str:
             f"文字コードを判別できません: {path.name}。UTF-8 として壊れた箇所があります。"
             "UTF-8 または Shift_JIS で保存し直してください。"
         )
-    candidates = []
-    for encoding in _JAPANESE_ENCODINGS:
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        score = _japanese_score(text)
-        if score is not None:
-            candidates.append((score, text))
-    if candidates:
-        return max(candidates, key=lambda c: c[0])[1]
+    decoded = {enc: text for enc in _JAPANESE_ENCODINGS if (text := _strict(data, enc)) is not None}
+    if len(decoded) == 1:
+        return next(iter(decoded.values()))
+    if decoded:
+        return _disambiguate(data, decoded)
     best = from_bytes(data, cp_isolation=["utf_16"]).best()
     if best is None or best.chaos > 0.3:
         raise SourceError(
             f"文字コードを判別できません: {path.name}。UTF-8 または Shift_JIS で保存し直してください。"
         )
     return str(best)
+
+
+def _strict(data: bytes, encoding: str) -> str | None:
+    """The text if `data` decodes under `encoding` without errors and without characters no text file
+    holds (control characters other than line and page breaks, private-use or unassigned code points)."""
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+    odd = any(unicodedata.category(c) in ("Cc", "Co", "Cn") and c not in "\t\n\r\f\v" for c in text)
+    return None if odd else text
+
+
+def _disambiguate(data: bytes, decoded: dict[str, str]) -> str:
+    """Both CP932 and EUC-JP decode: charset-normalizer picks; if it cannot, the one with more hiragana
+    (EUC-JP bytes read as CP932 come out as half-width katakana and rare kanji, almost never hiragana)."""
+    best = from_bytes(data, cp_isolation=list(decoded)).best()
+    if best is not None and best.encoding in decoded:
+        return decoded[best.encoding]
+    return max(decoded.values(), key=lambda text: sum("\u3041" <= c <= "\u309f" for c in text))
 
 
 def _decode_or_fail(data: bytes, encoding: str, path: Path) -> str:
@@ -129,21 +145,6 @@ def _mostly_utf8(data: bytes) -> bool:
     damaged = text.count("\ufffd")
     multibyte = sum(1 for c in text if ord(c) > 0x7F and c != "\ufffd")
     return multibyte >= 4 and damaged * 20 <= multibyte
-
-
-def _japanese_score(text: str) -> float | None:
-    """Share of kana in the text; None when the decoding produced what no Japanese text holds
-    (control or private-use characters) or more half-width katakana than kana (mojibake)."""
-    chars = [c for c in text if not c.isspace()]
-    if not chars:
-        return 0.0
-    if any(unicodedata.category(c) in ("Cc", "Co", "Cn") for c in chars):
-        return None
-    kana = sum(1 for c in chars if "\u3040" <= c <= "\u30ff")
-    halfwidth = sum(1 for c in chars if "\uff61" <= c <= "\uff9f")
-    if halfwidth > kana:
-        return None
-    return kana / len(chars)
 
 
 def _load_export_page(path: Path, text: str, manifest: CorpusManifest, corpus_dir: Path) -> RawPage:

@@ -49,6 +49,16 @@ def test_a_short_cp932_file_with_machine_dependent_characters(corpus_dir):
     assert chunks[0].page_title == "相談窓口①"
 
 
+@pytest.mark.parametrize("encoding", ["cp932", "euc_jp"])
+def test_half_width_katakana_is_ordinary_text(corpus_dir, encoding):
+    """Issue 9: a valid Shift_JIS file with half-width katakana was refused as undecodable."""
+    lines = ["ｶｽﾀﾏｰﾊﾗｽﾒﾝﾄ相談ﾏﾆｭｱﾙ", "ﾃﾝﾁｮｳ(店長)にすぐ相談してください。", "ｼﾌﾄ中のﾄﾗﾌﾞﾙはﾒﾓに残します。"]
+    path = corpus_dir / "manual" / f"hankaku-{encoding}.txt"
+    path.write_bytes("\n".join(lines).encode(encoding))
+    raws = load_pages(path, load_manifest(corpus_dir / "manifest.toml"), corpus_dir)
+    assert list(raws[0].lines) == lines  # the source's characters, not NFKC
+
+
 @pytest.mark.parametrize("data", [os.urandom(2048), bytes(range(256)) * 4,
                                   "相談窓口について。".encode() + b"\xff\xfe\x00\x81" + "続き".encode()])
 def test_undecodable_text_is_a_clear_error(corpus_dir, data):
