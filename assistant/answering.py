@@ -275,10 +275,6 @@ class Assistant:
         if route.level == "urgent":
             return Decision(route, True)  # safety first: a possible crime is never held back
         gap = index.topic_gaps.find(text)
-        if route.level == "report":
-            # A supervisor must hear "report to head office" even when the case's topic (a refund
-            # demand, a recording) sits in a chapter not loaded yet; the gap is named as well.
-            return Decision(route, True, gap=gap)
         if gap is not None:
             reason = f"マニュアル未取込の話題「{gap.name}」({gap.chapter})"
             return Decision(index.router.fixed_route("none", [reason]), False, gap=gap)
@@ -325,8 +321,6 @@ class Assistant:
                 if c.small_business:
                     lines.append(org + t["small_business_line"].format(
                         role=c.small_business.role, how=c.small_business.how))
-            if gap is not None:
-                lines.append(org + t["topic_gap_line"].format(topic=gap.name, chapter=gap.chapter))
         if route.level in ("urgent", "report") or not answered:
             line = org + t["head_office_line"].format(**c.head_office.model_dump())
             lines.append(line + (t["example_note"] if c.example_values else ""))

@@ -24,12 +24,20 @@ def calibrate(settings: Settings, question_set: Path = CALIBRATION_SET) -> Calib
     assistant = Assistant(settings, question_log=log, calibration=_UNFITTED)
     questions = load_questions(question_set)
     check_evidence(questions, assistant.reader.chunks)
-    samples = []
+    samples, kept_out = [], []
     for q in questions:
         text = assistant.context_text(q.question, q.history)
         retrieval = assistant.retriever.retrieve(text)
-        if assistant.decide(text, retrieval).by_threshold:
-            samples.append((retrieval.dense_top, retrieval.lexical_coverage, q.answerable))
+        decision = assistant.decide(text, retrieval)
+        sample = (retrieval.dense_top, retrieval.lexical_coverage, q.answerable)
+        if decision.by_threshold:
+            samples.append(sample)
+        elif not q.answerable and (decision.route.level == "outside" or decision.gap is not None):
+            kept_out.append(sample)
+    if all(answerable for *_, answerable in samples):
+        # Since the router's `outside` level, no unanswerable question of the set may reach the
+        # threshold; those the router or a topic gap kept out then stand in as its negatives.
+        samples += kept_out
     calibration = fit(samples, assistant.embeddings.name)
     calibration.save(settings.calibration_path)
     return calibration
