@@ -21,11 +21,23 @@ from assistant.contacts import Contacts, load_contacts
 from assistant.embeddings import cached_question_vectors, get_embeddings
 from assistant.errors import KasuharaError
 from assistant.glossary import load_glossary
-from assistant.question_log import LevelCorrection, LogRecord, LogUnavailable, QuestionLog
-from assistant.retrieval import HybridRetriever, Retrieval
 from assistant.levels import LEVELS
-from assistant.router_model import (RouterModel, RoutingExample, build_inputs, load_examples, load_or_fit,
-                                    training_key)
+from assistant.question_log import (
+    LevelCorrection,
+    LogRecord,
+    LogUnavailable,
+    QuestionLog,
+)
+from assistant.retrieval import HybridRetriever, Retrieval
+from assistant.router_model import (
+    RouterModel,
+    RoutingExample,
+    RoutingInput,
+    build_inputs,
+    load_examples,
+    load_or_fit,
+    training_key,
+)
 from assistant.routing import Route, Router, load_policy
 from assistant.safety import injection_phrase
 from assistant.settings import Settings
@@ -166,17 +178,20 @@ class Assistant:
         examples += [RoutingExample(id=f"log:{c.uid[:8]}", text=c.question, level=c.level, source="console",
                                     officer=c.officer) for c in corrections]
         key = training_key(examples, self.embeddings.name, self.tokenizer.name)
-        cache_dir = self.settings.cache_dir
 
-        def make_inputs(texts: list[str]):
-            # Only when the examples or the embedder changed: a minute on a fresh clone, seconds after.
+        def make_inputs(texts: list[str]) -> list[RoutingInput]:
+            # Only when the examples or the embedder changed: minutes on a fresh clone, seconds after.
             progress = sys.stderr.isatty()
             if progress:
                 print(f"対応レベルの判定モデルを例文 {len(texts)} 件で学習しています…", file=sys.stderr)
-            embed = lambda batch: cached_question_vectors(self.embeddings, batch, cache_dir, progress)  # noqa: E731
-            return build_inputs(texts, self.tokenizer, embed)
+            return self.routing_inputs(texts, progress)
 
-        return load_or_fit(examples, key, cache_dir, make_inputs)
+        return load_or_fit(examples, key, self.settings.cache_dir, make_inputs)
+
+    def routing_inputs(self, texts: Sequence[str], progress: bool = False) -> list[RoutingInput]:
+        """What the router reads of each text (lemmas, query vector), vectors from the on-disk cache."""
+        return build_inputs(list(texts), self.tokenizer, lambda batch: cached_question_vectors(
+            self.embeddings, batch, self.settings.cache_dir, progress))
 
     def reload(self) -> None:
         """Rebuild everything the index and the routing data feed (after an officer's correction)."""
@@ -219,8 +234,8 @@ class Assistant:
         history = [h for h in (_CONTROL.sub(" ", h).strip() for h in history) if h]
         self.refresh()
         index = self._index
-        text = self.context_text(question, history, index)
-        retrieval = index.retriever.retrieve(text)
+        text, alone = self._context(question, history, index)
+        retrieval = alone or index.retriever.retrieve(text)
         decision = self.decide(text, retrieval, index)
         route, answered, gap = decision.route, decision.answered, decision.gap
         citations = cite(self._supporting_chunks(route, retrieval)) if answered else []
@@ -253,20 +268,24 @@ class Assistant:
     def context_text(self, question: str, history: Sequence[str], index: "_IndexState | None" = None) -> str:
         """What to retrieve and route on: a follow-up is read with the question before it; a new
         question that stands on its own is read alone, so it does not inherit the last one's level."""
+        return self._context(question, history, index or self._index)[0]
+
+    def _context(self, question: str, history: Sequence[str], index: "_IndexState"
+                 ) -> tuple[str, Retrieval | None]:
+        """The context text, and the retrieval of the question alone when that was needed to decide
+        and the question alone is the context (so `ask` does not embed the same text twice)."""
         if not history:
-            return question
+            return question, None
         explicit = opens_as_follow_up(question)
         if explicit is not None:
-            return with_history(question, history) if explicit else question
-        index = index or self._index
-        tokens = self.tokenizer(question)
-        vector = self.embeddings.embed_question(question)
-        if index.router.route(question, tokens, vector).level not in ("none", "outside"):
-            return question  # its own words already call for a level
+            return (with_history(question, history) if explicit else question), None
+        alone = index.retriever.retrieve(question)
+        if index.router.route(question, alone.tokens, alone.vector).level not in ("none", "outside"):
+            return question, alone  # its own words already call for a level
         nouns = self.tokenizer.nouns(question)
         if len(nouns) >= 2 and not any(n in index.reader.vocabulary for n in nouns):
-            return question  # a new subject the manual never mentions (有給休暇, 天気)
-        return with_history(question, history)
+            return question, alone  # a new subject the manual never mentions (有給休暇, 天気)
+        return with_history(question, history), None
 
     def decide(self, text: str, retrieval: Retrieval, index: "_IndexState | None" = None) -> Decision:
         """The route, whether the manual answers the question, and what decided it."""

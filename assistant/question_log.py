@@ -34,7 +34,13 @@ from alembic.util.exc import CommandError
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    InterfaceError,
+    NoSuchModuleError,
+    OperationalError,
+)
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from assistant.errors import KasuharaError
@@ -917,16 +923,19 @@ class QuestionLog:
 
     def level_correction(self, uid: str) -> LevelCorrection | None:
         """The current correction of one question, or None."""
-        full = self._resolve(uid)
-        return next((c for c in reversed(self.level_corrections()) if c.uid == full), None)
+        found = self._corrections(level_corrections.c.log_uid == self._resolve(uid))
+        return found[0] if found else None
 
     def level_corrections(self) -> list[LevelCorrection]:
         """The current correction of every corrected question, oldest first."""
+        return self._corrections(sa.true())
+
+    def _corrections(self, where: sa.ColumnElement[bool]) -> list[LevelCorrection]:
         t, q = level_corrections.c, questions.c
         stmt = (sa.select(t.log_uid, q.question, t.level, t.officer, t.at)
-                .join(questions, q.uid == t.log_uid).order_by(t.at, t.id))
+                .join(questions, q.uid == t.log_uid).where(where).order_by(t.at, t.id))
         with self._reading() as conn:
-            latest = {r.log_uid: r for r in conn.execute(stmt)}
+            latest = {r.log_uid: r for r in conn.execute(stmt)}  # later rows replace earlier ones
         return [LevelCorrection(uid=r.log_uid, question=r.question, level=r.level, officer=r.officer, at=r.at)
                 for r in latest.values()]
 

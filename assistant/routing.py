@@ -24,7 +24,6 @@ from assistant.text import fold
 from ingest.chunks import Chunk
 
 
-
 class PolicyError(KasuharaError):
     """corpus/escalation.toml is missing, invalid, or cites text the index does not hold."""
 

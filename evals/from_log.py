@@ -10,10 +10,16 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from assistant.question_log import OFFICE_TZ, LogFilters, LogRow, QuestionLog
 from assistant.levels import LEVELS
+from assistant.question_log import OFFICE_TZ, LogFilters, LogRow, QuestionLog
 from assistant.settings import Settings
-from evals.dataset import DEFAULT_SET, DatasetError, EvalQuestion, check_evidence, load_questions
+from evals.dataset import (
+    DEFAULT_SET,
+    DatasetError,
+    EvalQuestion,
+    check_evidence,
+    load_questions,
+)
 from ingest.index import IndexReader
 
 FROM_LOG_TAG = "from_log"

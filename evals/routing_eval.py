@@ -22,17 +22,32 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, log_loss, precision_recall_fscore_support
+from sklearn.metrics import (
+    accuracy_score,
+    confusion_matrix,
+    f1_score,
+    log_loss,
+    precision_recall_fscore_support,
+)
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 from tqdm import tqdm
 
 from assistant.answering import Assistant
-from assistant.embeddings import cached_question_vectors
 from assistant.levels import LEVELS
-from assistant.router_model import (CV_FOLDS, CV_SEED, URGENT, RoutingExample, RoutingFeatures, RoutingInput,
-                                    build_inputs, fit_router_model, load_examples, make_pipeline,
-                                    out_of_fold_probabilities, urgent_threshold)
+from assistant.router_model import (
+    CV_FOLDS,
+    CV_SEED,
+    URGENT,
+    RoutingExample,
+    RoutingFeatures,
+    RoutingInput,
+    fit_router_model,
+    load_examples,
+    make_pipeline,
+    out_of_fold_probabilities,
+    urgent_threshold,
+)
 from assistant.routing import Router
 from evals.baselines.lexicon_router import LexiconRouter
 
@@ -99,22 +114,10 @@ def scores(expected: Sequence[str], routed: Sequence[str], ids: Sequence[str] = 
     )
 
 
-class _Inputs:
-    """RoutingInputs through the assistant's tokeniser and cached query vectors."""
-
-    def __init__(self, assistant: Assistant) -> None:
-        self.assistant = assistant
-
-    def __call__(self, texts: Sequence[str]) -> list[RoutingInput]:
-        a = self.assistant
-        return build_inputs(list(texts), a.tokenizer,
-                            lambda batch: cached_question_vectors(a.embeddings, batch, a.settings.cache_dir))
-
-
 def evaluate_routing(assistant: Assistant, cross_validate: bool = True, progress: bool = False,
                      sealed_path: Path = SEALED_SET) -> RoutingReport:
     """Score the learned and the lexicon router; cross-validation (nested, about 30 fits) is optional."""
-    make_inputs = _Inputs(assistant)
+    make_inputs = assistant.routing_inputs
     router = assistant.router
     training = router.model.examples
     sealed = load_examples(sealed_path, LEVELS)
@@ -201,7 +204,7 @@ def select_models(assistant: Assistant, progress: bool = False,
                   candidates: Callable[[], dict[str, Pipeline]] = candidate_models) -> list[CandidateScores]:
     """Stratified 5-fold out-of-fold probabilities of each candidate on the training split."""
     examples = load_examples(assistant.settings.routing_examples_path, LEVELS)
-    inputs = _Inputs(assistant)([e.text for e in examples])
+    inputs = assistant.routing_inputs([e.text for e in examples])
     labels = np.asarray([e.level for e in examples])
     results = [_candidate_scores("stack: SVM + 10 nearest by tf-idf (chosen)", labels,
                                  fit_router_model(examples, inputs).oof_probabilities)]

@@ -22,9 +22,9 @@ from tqdm import tqdm
 from assistant.answering import Answer, Assistant
 from assistant.citations import Citation
 from assistant.embeddings import VectorEmbeddings
+from assistant.levels import LEVELS
 from assistant.question_log import QuestionLog
 from assistant.retrieval import FUSIONS, MODES, HybridRetriever, check_choice
-from assistant.levels import LEVELS
 from assistant.settings import Settings
 from evals import metrics, routing_report
 from evals.baseline import BASELINE_MODES, Baseline, BaselineConfig

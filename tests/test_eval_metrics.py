@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from assistant.retrieval import RetrievalModeError
 from evals import metrics
 from evals.dataset import DatasetError
 from evals.gate import Thresholds, check, load_thresholds
 from evals.report import compare, compare_text, summary_table
 from evals.runner import flatten, parse_modes
-from assistant.retrieval import RetrievalModeError
 
 T, F = True, False
 

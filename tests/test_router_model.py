@@ -17,8 +17,14 @@ import pytest
 from assistant.answering import Assistant
 from assistant.embeddings import cached_question_vectors
 from assistant.levels import LEVELS
-from assistant.router_model import (RoutingDataError, RoutingExample, RoutingInput, build_inputs,
-                                    fit_router_model, load_examples, urgent_threshold)
+from assistant.router_model import (
+    RoutingDataError,
+    RoutingExample,
+    RoutingInput,
+    fit_router_model,
+    load_examples,
+    urgent_threshold,
+)
 from assistant.settings import PROJECT_ROOT
 from evals.routing_eval import SEALED_SET
 
@@ -28,8 +34,7 @@ TRAINING_SET = PROJECT_ROOT / "corpus" / "routing_examples.jsonl"
 
 
 def _inputs(assistant: Assistant, texts: list[str]) -> list[RoutingInput]:
-    return build_inputs(texts, assistant.tokenizer,
-                        lambda batch: cached_question_vectors(assistant.embeddings, batch, assistant.settings.cache_dir))
+    return assistant.routing_inputs(texts)
 
 
 # --- the routing set -------------------------------------------------------------------------------

@@ -8,10 +8,9 @@ import sys
 
 import click
 
-from assistant.levels import LEVEL_LABELS
 from assistant.errors import KasuharaError
+from assistant.levels import LEVEL_LABELS
 from assistant.settings import Settings
-
 
 
 def _assistant():

@@ -17,8 +17,8 @@ from typing import Any
 
 import click
 
-from assistant.levels import LEVEL_LABELS
 from assistant.errors import KasuharaError
+from assistant.levels import LEVEL_LABELS
 from assistant.question_log import (
     FEEDBACK_FILTERS,
     LEVELS,
