@@ -29,6 +29,11 @@ class Calibration:
     embedder: str
     questions: int
     balanced_accuracy: float
+    corpus: str = ""  # ingest.chunks.corpus_fingerprint of the chunks it was fitted on ("" if unknown)
+
+    def fitted_on_other_corpus(self, fingerprint: str) -> bool:
+        """True when the threshold was fitted on other chunks than those `fingerprint` stands for."""
+        return bool(self.corpus) and self.corpus != fingerprint
 
     def score(self, dense_top: float, lexical_coverage: float) -> float:
         return dense_top + self.lexical_weight * lexical_coverage
@@ -51,7 +56,7 @@ class Calibration:
             raise CalibrationError(f"回答可否の判定基準 {path} が壊れています({exc})。`kasuhara eval calibrate` で作り直してください。") from exc
 
 
-def fit(samples: Iterable[tuple[float, float, bool]], embedder: str) -> Calibration:
+def fit(samples: Iterable[tuple[float, float, bool]], embedder: str, corpus: str = "") -> Calibration:
     """Pick the weight and threshold with the best balanced accuracy on (dense, coverage, in_scope)."""
     samples = list(samples)
     positives = sum(1 for *_, in_scope in samples if in_scope)
@@ -72,7 +77,7 @@ def fit(samples: Iterable[tuple[float, float, bool]], embedder: str) -> Calibrat
                 best = candidate
     assert best is not None
     accuracy, _, weight, threshold = best
-    return Calibration(round(threshold, 5), weight, embedder, len(samples), round(accuracy, 4))
+    return Calibration(round(threshold, 5), weight, embedder, len(samples), round(accuracy, 4), corpus)
 
 
 def _balanced_accuracy(samples, weight: float, threshold: float, positives: int, negatives: int) -> float:

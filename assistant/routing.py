@@ -138,15 +138,29 @@ def _short(text: str, limit: int = 40) -> str:
 def _cited_chunks(level: Level, chunks: list[Chunk]) -> list[Chunk]:
     found = []
     for cite in level.cites:
-        needle = unicodedata.normalize("NFKC", cite)
-        chunk = next((c for c in chunks if needle in unicodedata.normalize("NFKC", c.text)), None)
+        chunk = _cited_chunk(cite, chunks)
         if chunk is None:
-            raise PolicyError(
-                f"エスカレーション方針のレベル「{level.id}」が根拠とする「{cite}」が索引にありません。"
-                " corpus/escalation.toml の cites を索引の本文に合わせて直すか、マニュアルを取り込み直してください。"
-            )
+            raise PolicyError(_missing_cite(level, cite))
         found.append(chunk)
     return found
+
+
+def missing_cites(policy: Policy, chunks: list[Chunk]) -> list[str]:
+    """One message per cite of the policy that no chunk holds (a corpus change left it dangling)."""
+    return [_missing_cite(level, cite) for level in policy.levels for cite in level.cites
+            if _cited_chunk(cite, chunks) is None]
+
+
+def _cited_chunk(cite: str, chunks: list[Chunk]) -> Chunk | None:
+    needle = unicodedata.normalize("NFKC", cite)
+    return next((c for c in chunks if needle in unicodedata.normalize("NFKC", c.text)), None)
+
+
+def _missing_cite(level: Level, cite: str) -> str:
+    return (
+        f"エスカレーション方針のレベル「{level.id}」が根拠とする「{cite}」が索引にありません。"
+        " corpus/escalation.toml の cites を索引の本文に合わせて直すか、マニュアルを取り込み直してください。"
+    )
 
 
 def load_policy(path: Path) -> Policy:

@@ -60,6 +60,16 @@ class Chunk:
         return cls(**fields)
 
 
+def corpus_fingerprint(chunks: Iterable[Chunk]) -> str:
+    """SHA-256 (hex) of the chunk texts, whatever their order: what a fit on the corpus depends on
+    (the abstention calibration), unlike chapter labels or file names."""
+    digest = hashlib.sha256()
+    for text in sorted(chunk.text for chunk in chunks):
+        digest.update(text.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
 def make_chunks(pages: Iterable[StructuredPage]) -> list[Chunk]:
     chunks: list[Chunk] = []
     seen: Counter[str] = Counter()

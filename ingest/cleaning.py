@@ -1,24 +1,65 @@
-"""Clean: drop site boilerplate, chapter tabs and the page number; keep one copy of repeated text.
+"""Clean: drop running headers and footers, site boilerplate, chapter tabs and the page number; keep
+one copy of repeated text.
+
+Boilerplate is found two ways. Across a document's pages, a short line that recurs on half of them or
+more (three at least) is a running header, footer or chapter tab, as PDF tools find running heads;
+this needs no knowledge of the layout. Within a page, the layout profile's patterns catch what a single
+page shows (the chapter tabs of a one-page export, its site lines). Lines the layout reads as structure
+(視点, 【…】, ○., ➢, •) are never boilerplate, however often they recur.
 
 Lines keep their original characters; NFKC is applied only to decide what a line is.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 
 from ingest.loaders import RawPage
 from ingest.manifest import Layout
 
 _SPACE = re.compile(r"\s+")
+_RUNNING_MAX_CHARS = 60  # running heads and tabs are short; a recurring sentence is text
+_RUNNING_SHARE = 0.5
+_RUNNING_MIN_PAGES = 3
+_STRUCTURE = ("viewpoint_heading", "example_heading", "subsection", "viewpoint", "bullet")
 
 
 @dataclass(frozen=True)
 class CleanPage:
     raw: RawPage
     lines: tuple[str, ...]  # original characters, right-stripped; "" marks a paragraph break
+    removed: tuple[tuple[str, str], ...] = ()  # (line, why) per line dropped; why: see ingest.report.REMOVED_LABELS
+
+
+def clean_pages(pages: list[RawPage]) -> list[CleanPage]:
+    """Clean each page, with the running lines of its document found across all of `pages`."""
+    by_document: dict[str, list[RawPage]] = {}
+    for page in pages:
+        by_document.setdefault(page.document.id, []).append(page)
+    running = {doc: running_lines(doc_pages) for doc, doc_pages in by_document.items()}
+    return [clean_page(page, running[page.document.id]) for page in pages]
+
+
+def running_lines(pages: list[RawPage]) -> frozenset[str]:
+    """Normalised lines that recur on at least half of a document's pages (and on three or more)."""
+    if len(pages) < _RUNNING_MIN_PAGES:
+        return frozenset()
+    counts: Counter[str] = Counter()
+    for page in pages:
+        counts.update({key for line in page.lines if (key := _running_key(line, page.layout))})
+    needed = max(_RUNNING_MIN_PAGES, math.ceil(len(pages) * _RUNNING_SHARE))
+    return frozenset(key for key, count in counts.items() if count >= needed)
+
+
+def _running_key(line: str, layout: Layout) -> str:
+    key = normalise(line)
+    if not key or len(key) > _RUNNING_MAX_CHARS or any(layout.matches(p, key) for p in _STRUCTURE):
+        return ""
+    return key
 
 
 def normalise(text: str) -> str:
@@ -26,41 +67,52 @@ def normalise(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip()
 
 
-def clean_page(page: RawPage) -> CleanPage:
-    segments = _segments_without_noise(page)
+def clean_page(page: RawPage, running: frozenset[str] = frozenset()) -> CleanPage:
+    """One page without boilerplate; `running` are its document's running lines (see running_lines)."""
+    segments, removed = _segments_without_noise(page, running)
     kept: list[list[str]] = []
     seen = ""
     for segment in segments:
         squeezed = squeeze("".join(segment))
         if squeezed and squeezed in seen:
+            removed.extend((line, "repeated-copy") for line in segment if line)
             continue  # the document site repeats the page text; keep the first copy
         kept.append(segment)
         seen += squeezed
     lines = [line for segment in kept for line in segment]
-    return CleanPage(raw=page, lines=tuple(_trim_breaks(lines)))
+    return CleanPage(raw=page, lines=tuple(_trim_breaks(lines)), removed=tuple(removed))
 
 
-def _segments_without_noise(page: RawPage) -> list[list[str]]:
-    """Lines minus noise, split where chapter tabs stood (the site prints them between copies)."""
+def _segments_without_noise(
+    page: RawPage, running: frozenset[str]
+) -> tuple[list[list[str]], list[tuple[str, str]]]:
+    """Lines minus noise, split where tabs or running lines stood (the site prints them between
+    copies of the text), and the lines removed with the reason."""
     layout = page.layout
     segments: list[list[str]] = [[]]
+    removed: list[tuple[str, str]] = list(page.removed)
     lines = page.lines
     i = 0
     while i < len(lines):
         original = lines[i].rstrip()
         line = normalise(original)
         tab_width = _chapter_tabs_width(lines, i, layout)
-        if tab_width:
+        if tab_width or line in running:
             if segments[-1]:
                 segments.append([])
-            i += tab_width
+            width = tab_width or 1
+            reason = "chapter-tabs" if tab_width else "running"
+            removed.append((" ".join(l.strip() for l in lines[i:i + width] if l.strip()), reason))
+            i += width
             continue
-        if _is_page_number(line, page, layout) or (line and layout.is_boilerplate(line)):
-            i += 1
-            continue
-        segments[-1].append(original if line else "")
+        if _is_page_number(line, page, layout):
+            removed.append((original.strip(), "page-number"))
+        elif line and layout.is_boilerplate(line):
+            removed.append((original.strip(), "layout"))
+        else:
+            segments[-1].append(original if line else "")
         i += 1
-    return [s for s in segments if any(s)]
+    return [s for s in segments if any(s)], removed
 
 
 def _chapter_tabs_width(lines: tuple[str, ...], i: int, layout: Layout) -> int:

@@ -1,14 +1,15 @@
-"""Load: source files -> RawPage objects (original lines, printed page number, provenance).
+"""Load: source files -> RawPage objects (lines, printed page number, provenance), and the pages refused.
 
-Supported: the page-text export of a document site (the shipped seed), PDF (pypdf, page by page),
-plain text and Markdown in UTF-8, Shift_JIS/CP932, EUC-JP, ISO-2022-JP or UTF-16 (strict decoding).
+Supported: the page-text export of a document site in its two known layouts (the shipped seed), PDF
+(page by page), plain text and Markdown in UTF-8, Shift_JIS/CP932, EUC-JP, ISO-2022-JP or UTF-16
+(strict decoding). Every line loses the extraction artefacts that ingest.artefacts repairs; a page
+whose text is still garbled is refused, never indexed.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,16 +17,24 @@ from charset_normalizer import from_bytes
 from pypdf import PdfReader
 from pypdf.errors import FileNotDecryptedError
 
+from ingest.artefacts import garbled_share, repair_line
 from ingest.errors import SourceError
 from ingest.manifest import CorpusManifest, Document, Layout
+from ingest.page_numbers import number_pages
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".pdf")
 _JAPANESE_ENCODINGS = ["cp932", "euc_jp"]  # cp932 is a superset of shift_jis
-_EXPORT_MARKERS = ("プレーンテキスト", "出典情報 |")
-_EXPORT_TEXT_MARKER = "プレーンテキスト"  # the site's header ends here, followed by its notes on the text
-_EXPORT_NOTES = ("資料テキストは", "テキストをコピーして")
-_EXPORT_PAGE = re.compile(r"\((?P<page>[0-9]+) ページ\)\s*$")
-_EXPORT_FIELD = re.compile(r"^(?P<key>公開元URL|出典情報) \| (?P<value>.+?) \|?\s*$")
+# The document site's page-text export. Its header (site name, banner, title line, source fields,
+# image links, disclaimer) ends at the last of these lines near the top; whatever the banner says
+# above them is header too. Layout "table" writes fields as `公開元URL | … |`, layout "plain" without `|`.
+_EXPORT_TITLE = re.compile(r"\((?P<page>[0-9]+) ページ\)\s*$")
+_EXPORT_FIELD = re.compile(r"^(?P<key>公開元URL|出典情報)\s*(?P<table>\|)?\s*(?P<value>.+?)\s*\|?\s*$")
+_EXPORT_SITE_LINE = re.compile(
+    r"^(?:出典|ページ画像|プレーンテキスト|低解像度画像をダウンロード|ダウンロードした画像を.*|資料テキストは.*|テキストをコピーして.*)$"
+)
+_EXPORT_HEADER_LINES = 30  # the header never runs longer; a match further down is page text
+GARBLED_SHARE = 0.1  # a page with more characters no Japanese manual holds is refused
+_GARBLED_MIN_CHARS = 3
 
 
 @dataclass(frozen=True)
@@ -37,6 +46,25 @@ class RawPage:
     lines: tuple[str, ...]
     source_url: str
     source_title: str
+    page_found: str = "none"  # "export", "printed", "glued", "inferred" or "none" (see ingest.page_numbers)
+    removed: tuple[tuple[str, str], ...] = ()  # (line, why) dropped while loading: the site header
+
+
+@dataclass(frozen=True)
+class RefusedPage:
+    source: Path
+    index: int  # 1-based position in the file
+    reason: str  # Japanese, for people: names the page and what to do
+
+
+@dataclass(frozen=True)
+class LoadedFile:
+    """What one source file gave: its format as recognised, its pages and the pages refused."""
+
+    path: Path
+    format: str  # "export-table", "export-plain", "pdf", "text"
+    pages: tuple[RawPage, ...]
+    refused: tuple[RefusedPage, ...] = ()
 
 
 def discover_sources(corpus_dir: Path, paths: list[Path] | None = None) -> list[Path]:
@@ -66,16 +94,24 @@ def _check_source(path: Path) -> None:
         )
 
 
-def load_pages(path: Path, manifest: CorpusManifest, corpus_dir: Path) -> list[RawPage]:
+def load_file(path: Path, manifest: CorpusManifest, corpus_dir: Path) -> LoadedFile:
+    """Read one source. Raises SourceError when the file cannot be read at all; pages that are
+    garbled are listed in `refused` instead of being returned."""
     _check_source(path)
     if path.suffix.lower() == ".pdf":
         document = manifest.document_for(path, corpus_dir)
         return _load_pdf(path, document, manifest.layout_for(document))
     text = decode_text(path.read_bytes(), path)
-    if all(marker in text for marker in _EXPORT_MARKERS):
-        return [_load_export_page(path, text, manifest, corpus_dir)]
+    lines = [repair_line(line) for line in text.splitlines()]
+    if (header := _export_header(lines)) is not None:
+        return _load_export_page(path, lines, header, manifest, corpus_dir)
     document = manifest.document_for(path, corpus_dir)
     return _load_plain(path, text, document, manifest.layout_for(document))
+
+
+def load_pages(path: Path, manifest: CorpusManifest, corpus_dir: Path) -> list[RawPage]:
+    """The pages of one source that can be indexed (see load_file for what was refused)."""
+    return list(load_file(path, manifest, corpus_dir).pages)
 
 
 def decode_text(data: bytes, path: Path) -> str:
@@ -147,86 +183,111 @@ def _mostly_utf8(data: bytes) -> bool:
     return multibyte >= 4 and damaged * 20 <= multibyte
 
 
-def _load_export_page(path: Path, text: str, manifest: CorpusManifest, corpus_dir: Path) -> RawPage:
-    """One page of the document site's page-text export: site header, 出典 fields, the text."""
-    lines = text.splitlines()
-    fields = {m["key"]: m["value"] for m in map(_EXPORT_FIELD.match, lines) if m}
-    page_match = next((m for m in map(_EXPORT_PAGE.search, lines[:5]) if m), None)
-    url = fields.get("公開元URL", "")
+def _export_header(lines: list[str]) -> int | None:
+    """Where the document site's header ends (index of its last line), or None if this is no export:
+    an export has a title line ending 「(NN ページ)」 and a 公開元URL field near the top."""
+    top = [(i, line.strip()) for i, line in enumerate(lines[:_EXPORT_HEADER_LINES])]
+    has_title = any(_EXPORT_TITLE.search(line) for _, line in top)
+    has_url = any((m := _EXPORT_FIELD.match(line)) and m["key"] == "公開元URL" for _, line in top)
+    if not (has_title and has_url):
+        return None
+    return max(
+        i for i, line in top
+        if _EXPORT_TITLE.search(line) or _EXPORT_FIELD.match(line) or _EXPORT_SITE_LINE.match(line)
+    )
+
+
+def _load_export_page(
+    path: Path, lines: list[str], header_end: int, manifest: CorpusManifest, corpus_dir: Path
+) -> LoadedFile:
+    """One page of the document site's page-text export: site header, source fields, the text."""
+    header = [line.strip() for line in lines[:header_end + 1]]
+    fields = {m["key"]: m for m in map(_EXPORT_FIELD.match, header) if m}
+    page_match = next((m for m in map(_EXPORT_TITLE.search, header) if m), None)
+    url = fields["公開元URL"]["value"] if "公開元URL" in fields else ""
+    title = fields["出典情報"]["value"] if "出典情報" in fields else ""
     # A page exported from a PDF the manifest describes belongs to that document (chapters, layout),
     # whatever the file is called.
     document = manifest.document_for(path, corpus_dir, url)
-    if document not in manifest.documents and "出典情報" in fields:
-        document = document.model_copy(update={"title": fields["出典情報"]})
-    return RawPage(
+    if document not in manifest.documents and title:
+        document = document.model_copy(update={"title": title})
+    page = RawPage(
         source=path,
         document=document,
         layout=manifest.layout_for(document),
         page=int(page_match["page"]) if page_match else None,
-        lines=tuple(_export_body(lines)),
+        lines=tuple(lines[header_end + 1:]),
         source_url=url or document.source_url,
-        source_title=fields.get("出典情報", document.title),
+        source_title=title or document.title,
+        page_found="export" if page_match else "none",
+        removed=tuple((line, "site-header") for line in header if line),
     )
+    layout = "export-table" if any(m["table"] for m in fields.values()) else "export-plain"
+    return _screened(path, layout, [page])
 
 
-def _export_body(lines: list[str]) -> list[str]:
-    """The page text without the site header (which every layout, even `plain`, must lose)."""
-    try:
-        start = next(i for i, line in enumerate(lines) if line.strip() == _EXPORT_TEXT_MARKER) + 1
-    except StopIteration:
-        return lines
-    while start < len(lines) and lines[start].strip().startswith(_EXPORT_NOTES):
-        start += 1
-    return lines[start:]
+def _load_plain(path: Path, text: str, document: Document, layout: Layout) -> LoadedFile:
+    """Plain text and Markdown: form feeds separate pages, numbered like PDF pages; otherwise the
+    file is one page without a number."""
+    parts = [[repair_line(line) for line in part.splitlines()] for part in text.split("\f")]
+    parts = [lines for lines in parts if any(line.strip() for line in lines)]
+    if len(parts) == 1 and "\f" not in text.strip():
+        return _screened(path, "text", [_page(path, document, layout, None, parts[0], "none")])
+    numbered = number_pages(parts, document.pdf_page_offset)
+    pages = [_page(path, document, layout, n.number, list(n.lines), n.found) for n in numbered]
+    return _screened(path, "text", pages)
 
 
-def _load_plain(path: Path, text: str, document: Document, layout: Layout) -> list[RawPage]:
-    """Plain text and Markdown: form feeds separate pages; otherwise the file is one page."""
-    parts = text.split("\f")
-    pages = []
-    for number, part in enumerate(parts, start=1):
-        if part.strip():
-            page = number if len(parts) > 1 else None
-            pages.append(_page(path, document, layout, page, part.splitlines()))
-    return pages
+def _load_pdf(path: Path, document: Document, layout: Layout) -> LoadedFile:
+    texts = _pdf_texts(path)
+    if not any(t.strip() for t in texts):
+        raise SourceError(
+            f"PDF にテキスト層がありません: {path.name}。スキャン画像の PDF です。OCR でテキスト化してから追加してください。"
+        )
+    page_lines = [[repair_line(line) for line in text.splitlines()] for text in texts]
+    numbered = number_pages(page_lines, document.pdf_page_offset)
+    pages = [_page(path, document, layout, n.number, list(n.lines), n.found) for n in numbered]
+    return _screened(path, "pdf", pages)
 
 
-def _load_pdf(path: Path, document: Document, layout: Layout) -> list[RawPage]:
+def _pdf_texts(path: Path) -> list[str]:
+    """The text of each PDF page, in page order."""
     try:
         reader = PdfReader(path)
-        texts = [page.extract_text() or "" for page in reader.pages]
+        return [page.extract_text() or "" for page in reader.pages]
     except FileNotDecryptedError as exc:
         raise SourceError(
             f"PDF がパスワードで保護されています: {path.name}。保護を解除した PDF を追加してください。"
         ) from exc
     except Exception as exc:  # pypdf raises many types (KeyError, TypeError...) on damaged files
         raise SourceError(f"PDF を読み込めません: {path.name}({exc})。ファイルが壊れていないか確認してください。") from exc
-    if not any(t.strip() for t in texts):
-        raise SourceError(
-            f"PDF にテキスト層がありません: {path.name}。スキャン画像の PDF です。OCR でテキスト化してから追加してください。"
-        )
-    page_lines = [text.splitlines() for text in texts]
-    printed = [_printed_page_number(lines, layout) for lines in page_lines]
-    # A page without a printed number (a figure, a divider) is numbered like its neighbours:
-    # the usual distance between printed numbers and PDF page indexes, else the manifest's offset.
-    offsets = Counter(number - index for index, number in enumerate(printed, start=1) if number is not None)
-    offset = offsets.most_common(1)[0][0] if offsets else document.pdf_page_offset
-    return [
-        _page(path, document, layout, number if number is not None else index + offset, lines)
-        for index, (lines, number) in enumerate(zip(page_lines, printed), start=1)
-    ]
 
 
-def _printed_page_number(lines: list[str], layout: Layout) -> int | None:
-    """The last line that holds only a number is the printed page number (footer)."""
-    for line in reversed(lines):
-        normalised = unicodedata.normalize("NFKC", line).strip()
-        if normalised and layout.matches("page_number", normalised):
-            return int(normalised)
-    return None
+def _screened(path: Path, layout: str, pages: list[RawPage]) -> LoadedFile:
+    """Refuse the pages whose text is garbled (a font without a usable Unicode map, say)."""
+    kept, refused = [], []
+    for index, page in enumerate(pages, start=1):
+        text = "".join(page.lines)
+        share = garbled_share(text)
+        odd = round(share * sum(1 for c in text if not c.isspace()))
+        if share > GARBLED_SHARE and odd >= _GARBLED_MIN_CHARS:
+            where = f"{index} ページ目" + (f"(印刷ページ {page.page})" if page.page is not None else "")
+            refused.append(RefusedPage(path, index, (
+                f"{path.name} の {where} は文字化けしています(日本語の文書にない文字が {share:.0%})。"
+                "索引に入れませんでした。OCR でテキスト化するか、別の方法で書き出したファイルを追加してください。"
+            )))
+        else:
+            kept.append(page)
+    if not kept and refused:
+        raise SourceError(refused[0].reason if len(refused) == 1 else (
+            f"{path.name} はすべてのページ({len(refused)} ページ)が文字化けしています。"
+            "OCR でテキスト化するか、別の方法で書き出したファイルを追加してください。"
+        ))
+    return LoadedFile(path, layout, tuple(kept), tuple(refused))
 
 
-def _page(path: Path, document: Document, layout: Layout, page: int | None, lines: list[str]) -> RawPage:
+def _page(path: Path, document: Document, layout: Layout, page: int | None, lines: list[str],
+          found: str) -> RawPage:
     return RawPage(
         source=path,
         document=document,
@@ -235,4 +296,5 @@ def _page(path: Path, document: Document, layout: Layout, page: int | None, line
         lines=tuple(lines),
         source_url=document.source_url,
         source_title=document.title,
+        page_found=found,
     )

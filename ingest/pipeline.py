@@ -1,6 +1,8 @@
-"""The whole ingest: load -> clean -> structure -> chunks -> tokens -> index, with a summary.
+"""The whole ingest: load -> clean -> structure -> chunks -> tokens -> index, with a summary and a
+report of what each file gave.
 
 Every source is read and checked before anything is written, so bad input never touches the index.
+A garbled page is refused (listed in the report) while the file's other pages are indexed.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ from pathlib import Path
 from assistant.embeddings import embedder_name, get_embeddings
 from assistant.settings import Settings
 from ingest.chunks import Chunk, make_chunks
-from ingest.cleaning import clean_page
+from ingest.cleaning import clean_pages
 from ingest.errors import EmptyCorpusError
 from ingest.index import BuildInput, IndexManifest, IndexStore, build_key, write_build
-from ingest.loaders import discover_sources, load_pages
+from ingest.loaders import LoadedFile, discover_sources, load_file
 from ingest.manifest import CorpusManifest, load_manifest
+from ingest.report import IngestReport, build_report
 from ingest.structure import StructuredPage, structure_page
 from ingest.tokens import TOKENIZER_NAME, get_tokenizer
 
@@ -30,21 +33,30 @@ class IngestSummary:
     seconds: float
     build_id: str
     rebuilt: bool
+    report: IngestReport
 
 
 def prepare(settings: Settings, paths: list[Path] | None = None) -> BuildInput:
     """Read, clean and chunk every source; raise before writing anything if one is bad."""
+    return read_corpus(settings, paths)[0]
+
+
+def read_corpus(settings: Settings, paths: list[Path] | None = None) -> tuple[BuildInput, IngestReport]:
+    """What to index and the report of what each file gave. Raises SourceError, ManifestError or
+    EmptyCorpusError before anything is written."""
     manifest = load_manifest(settings.manifest_path)
     files = discover_sources(settings.corpus_dir, paths)
     if not files:
         raise EmptyCorpusError(
             f"取り込むファイルがありません。{settings.corpus_dir / 'manual'} に PDF・テキストを置くか、パスを指定してください。"
         )
-    pages = structured_pages(settings, files, manifest)
+    loaded = [load_file(path, manifest, settings.corpus_dir) for path in files]
+    pages = _structured(loaded)
     chunks = make_chunks(pages)
     if not chunks:
         raise EmptyCorpusError("取り込んだファイルに本文が見つかりませんでした。ファイルの中身を確認してください。")
-    return BuildInput(files=files, pages=len(pages), chunks=chunks, corpus_hash=_corpus_hash(files, manifest.fingerprint))
+    build = BuildInput(files=files, pages=len(pages), chunks=chunks, corpus_hash=_corpus_hash(files, manifest.fingerprint))
+    return build, build_report(loaded, pages, chunks)
 
 
 def structured_pages(settings: Settings, files: list[Path] | None = None,
@@ -52,11 +64,12 @@ def structured_pages(settings: Settings, files: list[Path] | None = None,
     """load -> clean -> structure for the given files (default: the corpus); the text chunks come from."""
     manifest = manifest or load_manifest(settings.manifest_path)
     files = discover_sources(settings.corpus_dir) if files is None else files
-    return [
-        structure_page(clean_page(raw))
-        for path in files
-        for raw in load_pages(path, manifest, settings.corpus_dir)
-    ]
+    return _structured([load_file(path, manifest, settings.corpus_dir) for path in files])
+
+
+def _structured(loaded: list[LoadedFile]) -> list[StructuredPage]:
+    # Cleaned together: running headers are found across all pages of a document, whatever file holds them.
+    return [structure_page(page) for page in clean_pages([raw for f in loaded for raw in f.pages])]
 
 
 def _corpus_hash(files: list[Path], manifest_fingerprint: str) -> str:
@@ -71,7 +84,7 @@ def run_ingest(
     settings: Settings, paths: list[Path] | None = None, force: bool = False, progress: bool = True
 ) -> IngestSummary:
     started = time.perf_counter()
-    build_input = prepare(settings, paths)
+    build_input, report = read_corpus(settings, paths)
     store = IndexStore(settings.index_dir)
     with store.lock():
         current = store.current_manifest()
@@ -79,12 +92,12 @@ def run_ingest(
         # Same corpus, embedder and tokeniser, and the vectors where the settings say (folder or server).
         up_to_date = current is not None and current.build_key == key and current.chroma_url == settings.chroma_url
         if up_to_date and not force:
-            return _summary(build_input, current, started, rebuilt=False)
+            return _summary(build_input, report, current, started, rebuilt=False)
         # --force is for an index one distrusts: embed everything afresh.
         manifest = write_build(
             settings, build_input, get_embeddings(settings), get_tokenizer(), progress, reuse=not force
         )
-    return _summary(build_input, manifest, started, rebuilt=True)
+    return _summary(build_input, report, manifest, started, rebuilt=True)
 
 
 def ensure_index(settings: Settings, progress: bool = True) -> IngestSummary | None:
@@ -94,7 +107,8 @@ def ensure_index(settings: Settings, progress: bool = True) -> IngestSummary | N
     return run_ingest(settings, progress=progress)
 
 
-def _summary(build_input: BuildInput, manifest: IndexManifest, started: float, rebuilt: bool) -> IngestSummary:
+def _summary(build_input: BuildInput, report: IngestReport, manifest: IndexManifest, started: float,
+             rebuilt: bool) -> IngestSummary:
     return IngestSummary(
         files=len(build_input.files),
         pages=build_input.pages,
@@ -102,6 +116,7 @@ def _summary(build_input: BuildInput, manifest: IndexManifest, started: float, r
         seconds=round(time.perf_counter() - started, 2),
         build_id=manifest.build_id,
         rebuilt=rebuilt,
+        report=report,
     )
 
 

@@ -132,7 +132,8 @@ def _consume(builder: _Builder, original: str) -> None:
     line = normalise(original)
     layout = builder.layout
     if not line:
-        builder.close()
+        if not _blank_inside_block(builder):
+            builder.close()
     elif layout.matches("viewpoint_heading", line):
         builder.close()
         builder.heading, builder.subsection = "視点", ""
@@ -158,6 +159,22 @@ def _consume(builder: _Builder, original: str) -> None:
         builder.open_lines.append(original)
 
 
+def _blank_inside_block(builder: _Builder) -> bool:
+    """A blank line that extraction or an export put inside a block, not between blocks: after a lone
+    bullet mark, or after a line that ran to the margin without ending a sentence (組織横断 / / 的な)."""
+    if builder.open_kind is None:
+        return False
+    if not builder.open_lines:
+        return True
+    return _reached_margin_mid_sentence(builder, builder.open_lines[-1])
+
+
+def _reached_margin_mid_sentence(builder: _Builder, original: str) -> bool:
+    previous = normalise(original)
+    reached_margin = len(previous) >= _FULL_LINE * builder.wrap_width
+    return reached_margin and not previous.endswith(_SENTENCE_END + _LIST_INTRO_END)
+
+
 def _is_heading(title: str) -> bool:
     title = title.strip()
     return len(title) <= _TITLE_MAX_CHARS and not title.endswith(_SENTENCE_END)
@@ -168,9 +185,7 @@ def _continues_wrap(builder: _Builder, original: str) -> bool:
     is the rest of that line (警察 / ・弁護士), not a new item."""
     if not original.lstrip().startswith(_NAKAGURO) or builder.open_kind is None or not builder.open_lines:
         return False
-    previous = normalise(builder.open_lines[-1])
-    reached_margin = len(previous) >= _FULL_LINE * builder.wrap_width
-    return reached_margin and not previous.endswith(_SENTENCE_END + _LIST_INTRO_END)
+    return _reached_margin_mid_sentence(builder, builder.open_lines[-1])
 
 
 def _original_group(original: str, normalised_group: str) -> str:
