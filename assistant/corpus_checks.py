@@ -26,10 +26,10 @@ def _calibration_check(settings: Settings, chunks: list[Chunk]) -> list[str]:
         return [str(exc)]
     if not calibration.fitted_on_other_corpus(corpus_fingerprint(chunks)):
         return []
-    return [
+    return [(
         "回答可否の判定基準(evals/calibration.json)は取り込み前の本文で作られています。"
         "`kasuhara eval calibrate` で作り直し、`kasuhara eval` で結果を確かめてください。"
-    ]
+    )]
 
 
 def _cite_check(settings: Settings, chunks: list[Chunk]) -> list[str]:

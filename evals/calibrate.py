@@ -14,6 +14,7 @@ from assistant.calibration import Calibration, fit
 from assistant.question_log import QuestionLog
 from assistant.settings import Settings
 from evals.dataset import CALIBRATION_SET, check_evidence, load_questions
+from ingest.chunks import corpus_fingerprint
 
 # Used only while fitting: decisions that reach the threshold are collected, not acted on.
 _UNFITTED = Calibration(threshold=0.0, lexical_weight=0.0, embedder="", questions=0, balanced_accuracy=0.0)
@@ -38,6 +39,6 @@ def calibrate(settings: Settings, question_set: Path = CALIBRATION_SET) -> Calib
         # Since the router's `outside` level, no unanswerable question of the set may reach the
         # threshold; those the router or a topic gap kept out then stand in as its negatives.
         samples += kept_out
-    calibration = fit(samples, assistant.embeddings.name)
+    calibration = fit(samples, assistant.embeddings.name, corpus_fingerprint(assistant.reader.chunks))
     calibration.save(settings.calibration_path)
     return calibration

@@ -11,7 +11,6 @@ import click
 from assistant.errors import KasuharaError
 from assistant.settings import Settings
 
-
 # Exit status when the index was built but some pages were refused (garbled): the rest is searchable.
 PAGES_REFUSED = 3
 
