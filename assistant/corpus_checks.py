@@ -33,6 +33,8 @@ def _calibration_check(settings: Settings, chunks: list[Chunk]) -> list[str]:
 
 
 def _cite_check(settings: Settings, chunks: list[Chunk]) -> list[str]:
+    if not settings.policy_path.is_file():
+        return []  # a corpus without a policy (ingest only): nothing cites it
     try:
         return missing_cites(load_policy(settings.policy_path), chunks)
     except KasuharaError as exc:

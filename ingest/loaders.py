@@ -273,7 +273,7 @@ def _screened(path: Path, layout: str, pages: list[RawPage]) -> LoadedFile:
         if share > GARBLED_SHARE and odd >= _GARBLED_MIN_CHARS:
             where = f"{index} ページ目" + (f"(印刷ページ {page.page})" if page.page is not None else "")
             refused.append(RefusedPage(path, index, (
-                f"{path.name} の {where} は文字化けしています(日本語の文書にない文字が {share:.0%})。"
+                f"{path.name} の {where}は文字化けしています(日本語の文書にない文字が {share:.0%})。"
                 "索引に入れませんでした。OCR でテキスト化するか、別の方法で書き出したファイルを追加してください。"
             )))
         else:

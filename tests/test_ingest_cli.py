@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from assistant.cli import main
-from assistant.settings import Settings
+from assistant.settings import PROJECT_ROOT, Settings
 from ingest.index import IndexStore
 from pdf_fixtures import write_scanned_pdf
 
@@ -138,3 +139,49 @@ def test_commands_have_help(cli_env):
     for command in ("ingest", "chunks"):
         result = invoke(command, "--help")
         assert result.exit_code == 0 and len(result.stdout.strip()) > 40
+
+
+def test_ingest_reports_each_file_and_has_a_json_form(cli_env):
+    text = invoke("ingest")
+    assert "■ 000_0ebf01af85e31d0d.txt  形式: 文書サイトのページ書き出し(出典が表形式)" in text.stdout
+    assert "p.28" in text.stdout and "チャンク  9  2章 未然防止 › 相談体制の整備①" in text.stdout
+    assert "[文書サイトのヘッダー(サイト名・出典・注記)]  よむ、つかう、まなぶ。" in text.stdout
+
+    result = invoke("ingest", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    [file] = data["files"]
+    assert (file["format"], file["document"]) == ("export-table", "tokyo-kasuhara-manual")
+    assert file["pages"] == [{"index": 1, "page": 28, "found": "export", "title": "相談体制の整備①",
+                              "chapter": "2章 未然防止", "chunks": 9}]
+    assert {"line": "1章 総論 2章 未然防止 3章 発生時 4章 発生後 5章 企業間 6章 その他", "why": "chapter-tabs",
+            "count": 2} in file["removed"]
+    assert data["warnings"] == [] and data["refit"] == [] and data["chunks"] == 9
+
+
+def test_a_garbled_page_is_refused_by_name_and_the_rest_indexed(cli_env, tmp_path):
+    """Text that decodes but is not Japanese any more (what a font without a Unicode map gives)."""
+    path = tmp_path / "two-pages.txt"
+    good = "相談の流れ\n・暴言を受けたら、すぐに店長へ相談してください。\n1"
+    garbled = "솓뭏\uE012\uE013\n・ꀕꀖꀗ솓뭏솓뭏\uE001です。\n2"
+    path.write_text(f"{good}\f{garbled}", encoding="utf-8")
+    result = invoke("ingest", "--quiet", str(path))
+    assert result.exit_code == 3, result.output
+    assert "two-pages.txt の 2 ページ目(印刷ページ 2)は文字化けしています" in result.stderr
+    assert "OCR" in result.stderr
+    assert "ページ 1、チャンク 1 件" in result.stdout
+    listed = invoke("chunks")
+    assert "暴言を受けたら" in listed.stdout and "です。" not in listed.stdout
+
+
+def test_ingest_says_what_to_refit_when_the_corpus_changes(cli_env, tmp_path):
+    shutil.copy(PROJECT_ROOT / "corpus" / "escalation.toml", cli_env.policy_path)
+    notes = tmp_path / "notes.md"
+    notes.write_text("# 店舗メモ\n\n- 怒鳴られたら店長に相談する\n", encoding="utf-8")
+    result = invoke("ingest", "--quiet", str(notes))  # the manual's page is gone from the index
+    assert result.exit_code == 0, result.output
+    assert "`kasuhara eval calibrate` で作り直し" in result.stderr
+    assert "レベル「urgent」が根拠とする「警察・弁護士との連携が必要となる場合」が索引にありません" in result.stderr
+    assert "corpus/escalation.toml の cites" in result.stderr
+    back = invoke("ingest", "--quiet")
+    assert back.exit_code == 0 and back.stderr == ""  # the shipped page again: nothing to refit
