@@ -57,7 +57,7 @@ def main() -> int:
         if args.tracemalloc:
             tracemalloc.start()
         started = time.perf_counter()
-        build_input = prepare(settings)  # load (pypdf), clean, structure, chunk
+        build_input = prepare(settings)  # load (pdfminer.six), clean, structure, chunk
         prepared = time.perf_counter()
         embeddings, tokenizer = get_embeddings(settings), get_tokenizer()
         loaded = time.perf_counter()

@@ -1,11 +1,13 @@
 """Extraction artefacts: characters that PDF producers and text extractors add to what the source says.
 
-Two artefacts are repaired, and they are the only changes a quote ever carries:
+Three artefacts are repaired, and they are the only changes a quote ever carries:
 - **CJK radical code points.** Fonts of word processors and browsers often map a glyph to a radical
   (⻑ U+2ED1 in 店⻑, ⼝ U+2F1D in 窓⼝) instead of the ideograph it prints. Kangxi Radicals and CJK
   Radicals Supplement are mapped to their equivalent unified ideograph, as Unicode's
   EquivalentUnifiedIdeograph.txt (UCD 14.0, shipped in ingest/data/) lists them. NFKC alone maps the
   Kangxi block but only two characters of the Supplement.
+- **Vertical presentation forms.** Vertical text comes out with the glyphs of vertical writing (︑ ︒
+  ︵ ︶ for 、 。 （ ）); they are mapped to the characters they stand for (their NFKC form).
 - **Letter-spacing.** A spaced heading (相 談 窓 口) comes out with a space between every character.
   A run of three or more single Japanese characters separated by one space, or a whole line of two or
   more, loses those spaces. Spaces between words (「大声 で」, 'call 110') stay.
@@ -18,30 +20,36 @@ from a font with a predefined CMap and no ToUnicode map turns into.
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
 _RADICAL_TABLE = Path(__file__).with_name("data") / "EquivalentUnifiedIdeograph.txt"
 _RADICAL_BLOCKS = range(0x2E80, 0x2FE0)  # CJK Radicals Supplement + Kangxi Radicals
+_VERTICAL_FORMS = [*range(0xFE10, 0xFE1A), *range(0xFE30, 0xFE50)]  # Vertical Forms, CJK Compatibility Forms
 
 _JAPANESE_CHAR = r"[\u3041-\u309F\u30A0-\u30FF\u3400-\u4DBF\u4E00-\u9FFF\uF900-\uFAFF\uFF66-\uFF9F々〆〇ー]"
 _SPACE = r"[ \u3000]"
 _SPACED_RUN = re.compile(rf"(?<!\S){_JAPANESE_CHAR}(?:{_SPACE}{_JAPANESE_CHAR}){{2,}}")
 _SPACED_LINE = re.compile(rf"^\s*{_JAPANESE_CHAR}(?:{_SPACE}{_JAPANESE_CHAR})+\s*$")
 
-# Ranges of the characters a Japanese manual holds: kana, ideographs, ASCII, Latin-1 signs,
-# punctuation, arrows, enclosed numbers (①), shapes (○●■※), dingbats (➢), CJK symbols, full-width forms.
+# Ranges of the characters a Japanese manual holds: kana, ideographs, ASCII, Latin-1 signs (not its
+# letters: Ã or þ in a Japanese page is mojibake), punctuation, arrows, enclosed numbers (①), shapes
+# (○●■※), dingbats (➢), CJK symbols, full-width forms.
 _ORDINARY = (
-    (0x0009, 0x000D), (0x0020, 0x007E), (0x00A0, 0x00FF), (0x2000, 0x206F), (0x2100, 0x23FF),
+    (0x0009, 0x000D), (0x0020, 0x007E), (0x00A0, 0x00BF), (0x00D7, 0x00D7), (0x00F7, 0x00F7),
+    (0x2000, 0x206F), (0x2100, 0x23FF),
     (0x2460, 0x27BF), (0x2E80, 0x2FDF), (0x3000, 0x30FF), (0x3190, 0x31FF), (0x3200, 0x33FF),
     (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0xFE30, 0xFE4F), (0xFF01, 0xFFEF),
 )
 
 
 @lru_cache(maxsize=1)
-def radical_map() -> dict[int, str]:
-    """Code point of each radical in the two radical blocks -> its unified ideograph (str.translate table)."""
-    table: dict[int, str] = {}
+def artefact_map() -> dict[int, str]:
+    """str.translate table: each radical of the two radical blocks -> its unified ideograph, and each
+    vertical presentation form -> its horizontal character."""
+    table = {code: unicodedata.normalize("NFKC", chr(code)) for code in _VERTICAL_FORMS}
+    table = {code: text for code, text in table.items() if text != chr(code)}
     for line in _RADICAL_TABLE.read_text(encoding="utf-8").splitlines():
         data = line.split("#", 1)[0].strip()
         if not data:
@@ -55,8 +63,8 @@ def radical_map() -> dict[int, str]:
 
 
 def repair_line(line: str) -> str:
-    """The line without extraction artefacts: radicals mapped, letter-spacing removed."""
-    line = line.translate(radical_map())
+    """The line without extraction artefacts: radicals and vertical forms mapped, letter-spacing removed."""
+    line = line.translate(artefact_map())
     if _SPACED_LINE.match(line):
         lead, trail = _edges(line)
         return lead + re.sub(_SPACE, "", line.strip()) + trail

@@ -118,28 +118,36 @@ def _segments_without_noise(
 def _chapter_tabs_width(lines: tuple[str, ...], i: int, layout: Layout) -> int:
     """How many lines from i form a block of chapter tabs ("2章" / "未然防止" / "3章" ...), else 0.
 
-    A tab block is two or more consecutive tab lines, or one "N章 name" line. A lone "2章" or
-    "その他" is kept: it is more likely a hard-wrapped piece of a sentence than a tab.
+    A tab block is two or more tab lines (blank lines between them allowed, as extractors put them),
+    or one "N章 name" line. A lone "2章" or "その他" is kept: it is more likely a hard-wrapped piece
+    of a sentence than a tab.
     """
-    end, combined = i, False
-    while end < len(lines) and (kind := _tab_kind(normalise(lines[end]), layout)):
+    end, tabs, combined = i, 0, False
+    while end < len(lines):
+        line = normalise(lines[end])
+        kind = _tab_kind(line, layout)
+        if not kind and (line or not tabs):
+            break
+        tabs += bool(kind)
         combined |= kind == "combined"
         end += 1
-    width = end - i
-    return width if width >= 2 or combined else 0
+    while end > i and not lines[end - 1].strip():
+        end -= 1  # trailing blank lines stay: they may end a paragraph
+    return end - i if tabs >= 2 or combined else 0
 
 
 def _tab_kind(line: str, layout: Layout) -> str:
-    """"label" for "2章", "name" for "未然防止", "combined" for "2章 未然防止", "" otherwise."""
+    """"label" for "2章", "name" for "未然防止", "combined" for "2章 未然防止" or "2章未然防止", "" otherwise."""
     if not line:
         return ""
     if line in layout.chapter_names:
         return "name"
     if layout.matches("chapter_tab", line):
         return "label"
-    label, _, name = line.partition(" ")
-    if name.strip() in layout.chapter_names and layout.matches("chapter_tab", label):
-        return "combined"
+    for name in layout.chapter_names:
+        label = line.removesuffix(name).rstrip()
+        if label != line and layout.matches("chapter_tab", label):
+            return "combined"
     return ""
 
 

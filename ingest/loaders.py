@@ -1,21 +1,24 @@
 """Load: source files -> RawPage objects (lines, printed page number, provenance), and the pages refused.
 
 Supported: the page-text export of a document site in its two known layouts (the shipped seed), PDF
-(page by page), plain text and Markdown in UTF-8, Shift_JIS/CP932, EUC-JP, ISO-2022-JP or UTF-16
+(page by page, by pdfminer.six), plain text and Markdown in UTF-8, Shift_JIS/CP932, EUC-JP, ISO-2022-JP or UTF-16
 (strict decoding). Every line loses the extraction artefacts that ingest.artefacts repairs; a page
 whose text is still garbled is refused, never indexed.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 from charset_normalizer import from_bytes
-from pypdf import PdfReader
-from pypdf.errors import FileNotDecryptedError
+from pdfminer.high_level import extract_text
+from pdfminer.layout import LAParams
+from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
+from pdfminer.psexceptions import PSException
 
 from ingest.artefacts import garbled_share, repair_line
 from ingest.errors import SourceError
@@ -33,6 +36,7 @@ _EXPORT_SITE_LINE = re.compile(
     r"^(?:出典|ページ画像|プレーンテキスト|低解像度画像をダウンロード|ダウンロードした画像を.*|資料テキストは.*|テキストをコピーして.*)$"
 )
 _EXPORT_HEADER_LINES = 30  # the header never runs longer; a match further down is page text
+_UNMAPPED_GLYPH = re.compile(r"\(cid:[0-9]+\)")
 GARBLED_SHARE = 0.1  # a page with more characters no Japanese manual holds is refused
 _GARBLED_MIN_CHARS = 3
 
@@ -251,16 +255,26 @@ def _load_pdf(path: Path, document: Document, layout: Layout) -> LoadedFile:
 
 
 def _pdf_texts(path: Path) -> list[str]:
-    """The text of each PDF page, in page order."""
+    """The text of each PDF page, in page order, by pdfminer.six.
+
+    Measured against pypdf and pypdfium2 (benchmarks/bench_pdf_extractors.py): only pdfminer.six read
+    every hard case, predefined CMaps without ToUnicode (EUC-H, H, 90ms-RKSJ-H) and vertical text
+    (with detect_vertical) alike; pypdf garbled EUC-H and H. A glyph it cannot map comes out as
+    "(cid:N)", which is made a replacement character so that the page counts as garbled.
+    """
+    logging.getLogger("pdfminer").setLevel(logging.ERROR)  # a warning per odd font bbox is noise
     try:
-        reader = PdfReader(path)
-        return [page.extract_text() or "" for page in reader.pages]
-    except FileNotDecryptedError as exc:
+        text = extract_text(path, laparams=LAParams(detect_vertical=True))
+    except (PDFPasswordIncorrect, PDFEncryptionError) as exc:
         raise SourceError(
             f"PDF がパスワードで保護されています: {path.name}。保護を解除した PDF を追加してください。"
         ) from exc
-    except Exception as exc:  # pypdf raises many types (KeyError, TypeError...) on damaged files
+    except (PSException, ValueError, KeyError, TypeError, AssertionError) as exc:  # damaged files
         raise SourceError(f"PDF を読み込めません: {path.name}({exc})。ファイルが壊れていないか確認してください。") from exc
+    pages = text.split("\f")
+    if pages and not pages[-1].strip():
+        pages.pop()  # a form feed ends every page, the last one too
+    return [_UNMAPPED_GLYPH.sub("\ufffd", page) for page in pages]
 
 
 def _screened(path: Path, layout: str, pages: list[RawPage]) -> LoadedFile:

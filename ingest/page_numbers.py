@@ -17,7 +17,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-_ALONE = re.compile(r"^[-‐–—\s]*(?P<number>[0-9]{1,3})[-‐–—\s]*(?:/\s*[0-9]{1,3})?$")
+_ALONE = re.compile(r"^[-‐–—－−\s]*(?P<number>[0-9]{1,3})[-‐–—－−\s]*(?:/\s*[0-9]{1,3})?$")
 _GLUED_AFTER = re.compile(r"^(?P<text>.*[^0-9A-Za-z.,:/\-–()（）\s])\s*(?P<number>[0-9]{1,3})$")
 _GLUED_BEFORE = re.compile(r"^(?P<number>[0-9]{1,3})\s*(?P<text>[^0-9A-Za-z.,:/\-–()（）年月日章節条項\s].*)$")
 _DIGITS_AFTER = re.compile(r"[0-9０-９]{1,3}$")

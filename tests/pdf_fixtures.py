@@ -1,6 +1,6 @@
 """Generate Japanese PDFs that imitate the manual's layout (used by tests and benchmarks/bench_ingest.py).
 
-reportlab's built-in CID font HeiseiKakuGo-W5 needs no font file. Each page carries what a page of the
+reportlab's built-in CID font HeiseiKakuGo-W5 needs no font file; the ➢ mark is drawn in DejaVu Sans. Each page carries what a page of the
 Tokyo manual carries: a page title, a 「視 点」 box of ➢ viewpoints, an example block 【…(例)】, a ○.
 subsection, • bullets hard-wrapped mid-word, the six chapter tabs down the right edge and the printed
 page number at the bottom. The PDF page index differs from the printed number (`first_printed`).
@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 FONT = "HeiseiKakuGo-W5"
+MARK_FONT = "DejaVuSans"
+MARK_FONT_FILE = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"  # fonts-dejavu-core (scripts/system_deps.sh)
 CHAPTER_TABS = [("1章", "総論"), ("2章", "未然防止"), ("3章", "発生時"), ("4章", "発生後"), ("5章", "企業間"), ("6章", "その他")]
 LINE_CHARS = 40  # hard-wrap width in characters, like the manual's text column
 
@@ -76,7 +78,9 @@ def write_manual_pdf(
             line("視 点", x=left + 10)
             for viewpoint in spec.viewpoints:
                 for i, part in enumerate(wrap(viewpoint, width)):
-                    line(("➢ " if i == 0 else "") + part, x=left + 10)
+                    if i == 0:
+                        _mark(pdf, left + 10, y, "➢")
+                    line(part, x=left + 22)
             pdf.rect(left, y + leading - 4, page_width - 2 * left - 40, box_top - y - leading + 8)
             y -= 8
         if spec.example:
@@ -105,6 +109,18 @@ def write_manual_pdf(
         pdf.showPage()
     pdf.save()
     return path
+
+
+def _mark(pdf, x: float, y: float, mark: str) -> None:
+    """A list mark in an embedded TrueType font, as word processors write ➢ (with a ToUnicode map):
+    the Japanese CID font has no glyph for it, so text extractors could not read it back."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    if MARK_FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont(MARK_FONT, MARK_FONT_FILE))
+    pdf.setFont(MARK_FONT, 10)
+    pdf.drawString(x, y, mark)
 
 
 def _tabs(pdf, page_width: float, page_height: float) -> None:

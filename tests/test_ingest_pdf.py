@@ -1,4 +1,4 @@
-"""PDF ingest on generated pages that imitate the manual's layout, read back with pypdf."""
+"""PDF ingest on generated pages that imitate the manual's layout, read back as the pipeline reads them."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from assistant.settings import Settings
 from conftest import SEED_PAGE
 from ingest.chunks import make_chunks
-from ingest.cleaning import clean_page
+from ingest.cleaning import clean_page, clean_pages
 from ingest.errors import SourceError
 from ingest.loaders import load_pages
 from ingest.manifest import load_manifest
@@ -67,7 +67,7 @@ def ingest_pdf(corpus: Path, name: str = "kasuharamanual_test.pdf", **pdf_option
     )
     manifest = load_manifest(corpus / "manifest.toml")
     raws = load_pages(path, manifest, corpus)
-    pages = [structure_page(clean_page(raw)) for raw in raws]
+    pages = [structure_page(page) for page in clean_pages(raws)]
     return raws, pages, make_chunks(pages)
 
 
