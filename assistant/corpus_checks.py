@@ -36,6 +36,8 @@ def _cite_check(settings: Settings, chunks: list[Chunk]) -> list[str]:
     if not settings.policy_path.is_file():
         return []  # a corpus without a policy (ingest only): nothing cites it
     try:
-        return missing_cites(load_policy(settings.policy_path), chunks)
+        missing = missing_cites(load_policy(settings.policy_path), chunks)
     except KasuharaError as exc:
         return [str(exc)]
+    # The assistant refuses to start with a dangling cite: say so now, not at the first question.
+    return [f"このままでは質問に答えられません(kasuhara ask とチャットが止まります)。{m}" for m in missing]

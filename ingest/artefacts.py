@@ -1,6 +1,6 @@
 """Extraction artefacts: characters that PDF producers and text extractors add to what the source says.
 
-Three artefacts are repaired, and they are the only changes a quote ever carries:
+Four artefacts are repaired, and they are the only changes a quote ever carries:
 - **CJK radical code points.** Fonts of word processors and browsers often map a glyph to a radical
   (⻑ U+2ED1 in 店⻑, ⼝ U+2F1D in 窓⼝) instead of the ideograph it prints. Kangxi Radicals and CJK
   Radicals Supplement are mapped to their equivalent unified ideograph, as Unicode's
@@ -8,6 +8,8 @@ Three artefacts are repaired, and they are the only changes a quote ever carries
   Kangxi block but only two characters of the Supplement.
 - **Vertical presentation forms.** Vertical text comes out with the glyphs of vertical writing (︑ ︒
   ︵ ︶ for 、 。 （ ）); they are mapped to the characters they stand for (their NFKC form).
+- **A misread middle dot.** Chromium's Noto CJK fonts map the glyph of 「・」 to U+2027 HYPHENATION
+  POINT, which no Japanese text holds; it is mapped back to 「・」.
 - **Letter-spacing.** A spaced heading (相 談 窓 口) comes out with a space between every character.
   A run of three or more single Japanese characters separated by one space, or a whole line of two or
   more, loses those spaces. Spaces between words (「大声 で」, 'call 110') stay.
@@ -28,9 +30,9 @@ _RADICAL_TABLE = Path(__file__).with_name("data") / "EquivalentUnifiedIdeograph.
 _RADICAL_BLOCKS = range(0x2E80, 0x2FE0)  # CJK Radicals Supplement + Kangxi Radicals
 _VERTICAL_FORMS = [*range(0xFE10, 0xFE1A), *range(0xFE30, 0xFE50)]  # Vertical Forms, CJK Compatibility Forms
 
-_JAPANESE_CHAR = r"[\u3041-\u309F\u30A0-\u30FF\u3400-\u4DBF\u4E00-\u9FFF\uF900-\uFAFF\uFF66-\uFF9F々〆〇ー]"
+_JAPANESE_CHAR = r"[\u3041-\u309F\u30A0-\u30FA\u30FC-\u30FF\u3400-\u4DBF\u4E00-\u9FFF\uF900-\uFAFF\uFF66-\uFF9F々〆〇ー]"
 _SPACE = r"[ \u3000]"
-_SPACED_RUN = re.compile(rf"(?<!\S){_JAPANESE_CHAR}(?:{_SPACE}{_JAPANESE_CHAR}){{2,}}")
+_SPACED_RUN = re.compile(rf"(?<!{_JAPANESE_CHAR}){_JAPANESE_CHAR}(?:{_SPACE}{_JAPANESE_CHAR}){{2,}}")
 _SPACED_LINE = re.compile(rf"^\s*{_JAPANESE_CHAR}(?:{_SPACE}{_JAPANESE_CHAR})+\s*$")
 
 # Ranges of the characters a Japanese manual holds: kana, ideographs, ASCII, Latin-1 signs (not its
@@ -46,10 +48,11 @@ _ORDINARY = (
 
 @lru_cache(maxsize=1)
 def artefact_map() -> dict[int, str]:
-    """str.translate table: each radical of the two radical blocks -> its unified ideograph, and each
-    vertical presentation form -> its horizontal character."""
+    """str.translate table: each radical of the two radical blocks -> its unified ideograph, each
+    vertical presentation form -> its horizontal character, and U+2027 -> 「・」."""
     table = {code: unicodedata.normalize("NFKC", chr(code)) for code in _VERTICAL_FORMS}
     table = {code: text for code, text in table.items() if text != chr(code)}
+    table[0x2027] = "・"
     for line in _RADICAL_TABLE.read_text(encoding="utf-8").splitlines():
         data = line.split("#", 1)[0].strip()
         if not data:

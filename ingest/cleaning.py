@@ -22,6 +22,7 @@ from ingest.loaders import RawPage
 from ingest.manifest import Layout
 
 _SPACE = re.compile(r"\s+")
+_EDGE_NUMBER = re.compile(r"^[0-9]+(?=\s)|(?<=\s)[0-9]+$")
 _RUNNING_MAX_CHARS = 60  # running heads and tabs are short; a recurring sentence is text
 _RUNNING_SHARE = 0.5
 _RUNNING_MIN_PAGES = 3
@@ -45,7 +46,8 @@ def clean_pages(pages: list[RawPage]) -> list[CleanPage]:
 
 
 def running_lines(pages: list[RawPage]) -> frozenset[str]:
-    """Normalised lines that recur on at least half of a document's pages (and on three or more)."""
+    """Running-line keys (see _running_key) that recur on at least half of a document's pages, and on
+    three or more."""
     if len(pages) < _RUNNING_MIN_PAGES:
         return frozenset()
     counts: Counter[str] = Counter()
@@ -56,10 +58,13 @@ def running_lines(pages: list[RawPage]) -> frozenset[str]:
 
 
 def _running_key(line: str, layout: Layout) -> str:
-    key = normalise(line)
-    if not key or len(key) > _RUNNING_MAX_CHARS or any(layout.matches(p, key) for p in _STRUCTURE):
+    """The line as running lines are compared: NFKC, with a page number set apart by a space at
+    either end folded (「32 第1章 総論」 on page 32 and 「34 第1章 総論」 on page 34 are one running
+    header; 「整備①」 and 「整備②」 stay two titles); "" for lines that cannot be one."""
+    text = normalise(line)
+    if not text or len(text) > _RUNNING_MAX_CHARS or any(layout.matches(p, text) for p in _STRUCTURE):
         return ""
-    return key
+    return _EDGE_NUMBER.sub("#", text)
 
 
 def normalise(text: str) -> str:
@@ -97,7 +102,9 @@ def _segments_without_noise(
         original = lines[i].rstrip()
         line = normalise(original)
         tab_width = _chapter_tabs_width(lines, i, layout)
-        if tab_width or line in running:
+        if _is_page_number(line, page, layout):
+            removed.append((original.strip(), "page-number"))
+        elif tab_width or (running and _running_key(original, layout) in running):
             if segments[-1]:
                 segments.append([])
             width = tab_width or 1
@@ -105,8 +112,6 @@ def _segments_without_noise(
             removed.append((" ".join(l.strip() for l in lines[i:i + width] if l.strip()), reason))
             i += width
             continue
-        if _is_page_number(line, page, layout):
-            removed.append((original.strip(), "page-number"))
         elif line and layout.is_boilerplate(line):
             removed.append((original.strip(), "layout"))
         else:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from charset_normalizer import from_bytes
@@ -23,7 +23,7 @@ from pdfminer.psexceptions import PSException
 from ingest.artefacts import garbled_share, repair_line
 from ingest.errors import SourceError
 from ingest.manifest import CorpusManifest, Document, Layout
-from ingest.page_numbers import number_pages
+from ingest.page_numbers import PageNumber, lone_number, number_pages
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".pdf")
 _JAPANESE_ENCODINGS = ["cp932", "euc_jp"]  # cp932 is a superset of shift_jis
@@ -50,8 +50,9 @@ class RawPage:
     lines: tuple[str, ...]
     source_url: str
     source_title: str
-    page_found: str = "none"  # "export", "printed", "glued", "inferred" or "none" (see ingest.page_numbers)
-    removed: tuple[tuple[str, str], ...] = ()  # (line, why) dropped while loading: the site header
+    page_found: str = "none"  # "export", "top", "bottom", "glued", "inferred" or "none" (ingest.page_numbers)
+    removed: tuple[tuple[str, str], ...] = ()  # (line, why) dropped while loading: site header, page number
+    position: int = 1  # 1-based place of the page in its file
 
 
 @dataclass(frozen=True)
@@ -66,9 +67,12 @@ class LoadedFile:
     """What one source file gave: its format as recognised, its pages and the pages refused."""
 
     path: Path
-    format: str  # "export-table", "export-plain", "pdf", "text"
+    format: str  # "export-table", "export-plain", "pdf", "text", "duplicate"
     pages: tuple[RawPage, ...]
     refused: tuple[RefusedPage, ...] = ()
+    blank: tuple[int, ...] = ()  # positions of pages without any text (blank, or an image only)
+    encoding: str = ""  # of a text file, as decoded
+    duplicate_of: str = ""  # name of an earlier file with the same bytes (this one was not read)
 
 
 def discover_sources(corpus_dir: Path, paths: list[Path] | None = None) -> list[Path]:
@@ -105,12 +109,14 @@ def load_file(path: Path, manifest: CorpusManifest, corpus_dir: Path) -> LoadedF
     if path.suffix.lower() == ".pdf":
         document = manifest.document_for(path, corpus_dir)
         return _load_pdf(path, document, manifest.layout_for(document))
-    text = decode_text(path.read_bytes(), path)
+    text, encoding = decode_text(path.read_bytes(), path)
     lines = [repair_line(line) for line in text.splitlines()]
     if (header := _export_header(lines)) is not None:
-        return _load_export_page(path, lines, header, manifest, corpus_dir)
-    document = manifest.document_for(path, corpus_dir)
-    return _load_plain(path, text, document, manifest.layout_for(document))
+        loaded = _load_export_page(path, lines, header, manifest, corpus_dir)
+    else:
+        document = manifest.document_for(path, corpus_dir)
+        loaded = _load_plain(path, text, document, manifest.layout_for(document))
+    return replace(loaded, encoding=encoding)
 
 
 def load_pages(path: Path, manifest: CorpusManifest, corpus_dir: Path) -> list[RawPage]:
@@ -118,8 +124,9 @@ def load_pages(path: Path, manifest: CorpusManifest, corpus_dir: Path) -> list[R
     return list(load_file(path, manifest, corpus_dir).pages)
 
 
-def decode_text(data: bytes, path: Path) -> str:
-    """Decode strictly, in order: UTF-8 (BOM or not), Shift_JIS/CP932, EUC-JP, ISO-2022-JP, UTF-16.
+def decode_text(data: bytes, path: Path) -> tuple[str, str]:
+    """The text and the encoding it was read in. Decodes strictly, in order: UTF-8 (BOM or not),
+    Shift_JIS/CP932, EUC-JP, ISO-2022-JP, UTF-16.
 
     A file that decodes strictly under one of them is read as such: half-width katakana is ordinary
     Japanese text, not a sign of mojibake. Only when both CP932 and EUC-JP decode strictly (their
@@ -127,11 +134,11 @@ def decode_text(data: bytes, path: Path) -> str:
     file) when nothing decodes.
     """
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return _decode_or_fail(data, "utf-16", path)
+        return _decode_or_fail(data, "utf-16", path), "utf-16"
     if b"\x1b$B" in data or b"\x1b$@" in data:  # ISO-2022-JP is 7-bit: it would pass for UTF-8
-        return _decode_or_fail(data, "iso2022_jp", path)
+        return _decode_or_fail(data, "iso2022_jp", path), "iso2022_jp"
     try:
-        return data.decode("utf-8-sig")
+        return data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError:
         pass
     if _mostly_utf8(data):
@@ -141,7 +148,7 @@ def decode_text(data: bytes, path: Path) -> str:
         )
     decoded = {enc: text for enc in _JAPANESE_ENCODINGS if (text := _strict(data, enc)) is not None}
     if len(decoded) == 1:
-        return next(iter(decoded.values()))
+        return next(iter(decoded.items()))[::-1]
     if decoded:
         return _disambiguate(data, decoded)
     best = from_bytes(data, cp_isolation=["utf_16"]).best()
@@ -149,7 +156,7 @@ def decode_text(data: bytes, path: Path) -> str:
         raise SourceError(
             f"文字コードを判別できません: {path.name}。UTF-8 または Shift_JIS で保存し直してください。"
         )
-    return str(best)
+    return str(best), best.encoding
 
 
 def _strict(data: bytes, encoding: str) -> str | None:
@@ -163,13 +170,14 @@ def _strict(data: bytes, encoding: str) -> str | None:
     return None if odd else text
 
 
-def _disambiguate(data: bytes, decoded: dict[str, str]) -> str:
+def _disambiguate(data: bytes, decoded: dict[str, str]) -> tuple[str, str]:
     """Both CP932 and EUC-JP decode: charset-normalizer picks; if it cannot, the one with more hiragana
     (EUC-JP bytes read as CP932 come out as half-width katakana and rare kanji, almost never hiragana)."""
     best = from_bytes(data, cp_isolation=list(decoded)).best()
     if best is not None and best.encoding in decoded:
-        return decoded[best.encoding]
-    return max(decoded.values(), key=lambda text: sum("\u3041" <= c <= "\u309f" for c in text))
+        return decoded[best.encoding], best.encoding
+    encoding = max(decoded, key=lambda enc: sum("\u3041" <= c <= "\u309f" for c in decoded[enc]))
+    return decoded[encoding], encoding
 
 
 def _decode_or_fail(data: bytes, encoding: str, path: Path) -> str:
@@ -231,15 +239,37 @@ def _load_export_page(
 
 
 def _load_plain(path: Path, text: str, document: Document, layout: Layout) -> LoadedFile:
-    """Plain text and Markdown: form feeds separate pages, numbered like PDF pages; otherwise the
-    file is one page without a number."""
-    parts = [[repair_line(line) for line in part.splitlines()] for part in text.split("\f")]
-    parts = [lines for lines in parts if any(line.strip() for line in lines)]
-    if len(parts) == 1 and "\f" not in text.strip():
-        return _screened(path, "text", [_page(path, document, layout, None, parts[0], "none")])
+    """Plain text and Markdown: pages numbered like PDF pages (see _text_pages); a file of one page
+    has no page number."""
+    parts = _text_pages(text)
+    if not any(line.strip() for part in parts for line in part):
+        return LoadedFile(path, "text", ())
+    if len(parts) == 1:
+        return _screened(path, "text", [_page(path, document, layout, None, parts[0], 1)])
     numbered = number_pages(parts, document.pdf_page_offset)
-    pages = [_page(path, document, layout, n.number, list(n.lines), n.found) for n in numbered]
-    return _screened(path, "text", pages)
+    return _screened(path, "text", [
+        _page(path, document, layout, n, list(n.lines), position) for position, n in enumerate(numbered, start=1)
+    ])
+
+
+def _text_pages(text: str) -> list[list[str]]:
+    """The pages of a text file: form feeds separate them; without any, a "save as text" export is cut
+    at the lines that hold only a page number, when those count up one by one through the file (after
+    each footer, or before each header when the file starts with one)."""
+    if "\f" in text.strip():
+        parts = [[repair_line(line) for line in part.splitlines()] for part in text.split("\f")]
+        return [lines for lines in parts if any(line.strip() for line in lines)] or [[]]
+    lines = [repair_line(line) for line in text.splitlines()]
+    numbers = [(i, n) for i, line in enumerate(lines) if (n := lone_number(line)) is not None]
+    counting = len(numbers) >= 2 and all(b[1] == a[1] + 1 for a, b in zip(numbers, numbers[1:]))
+    if not counting:
+        return [lines]
+    first_filled = next(i for i, line in enumerate(lines) if line.strip())
+    header = numbers[0][0] == first_filled
+    cuts = [i if header else i + 1 for i, _ in numbers]
+    bounds = [0, *[c for c in cuts if 0 < c < len(lines)], len(lines)]
+    parts = [lines[a:b] for a, b in zip(bounds, bounds[1:])]
+    return [part for part in parts if any(line.strip() for line in part)]
 
 
 def _load_pdf(path: Path, document: Document, layout: Layout) -> LoadedFile:
@@ -248,10 +278,13 @@ def _load_pdf(path: Path, document: Document, layout: Layout) -> LoadedFile:
         raise SourceError(
             f"PDF にテキスト層がありません: {path.name}。スキャン画像の PDF です。OCR でテキスト化してから追加してください。"
         )
-    page_lines = [[repair_line(line) for line in text.splitlines()] for text in texts]
-    numbered = number_pages(page_lines, document.pdf_page_offset)
-    pages = [_page(path, document, layout, n.number, list(n.lines), n.found) for n in numbered]
-    return _screened(path, "pdf", pages)
+    with_text = [(position, text) for position, text in enumerate(texts, start=1) if text.strip()]
+    numbered = number_pages([[repair_line(line) for line in text.splitlines()] for _, text in with_text],
+                            document.pdf_page_offset)
+    pages = [_page(path, document, layout, n, list(n.lines), position)
+             for (position, _), n in zip(with_text, numbered)]
+    blank = tuple(position for position, text in enumerate(texts, start=1) if not text.strip())
+    return replace(_screened(path, "pdf", pages), blank=blank)
 
 
 def _pdf_texts(path: Path) -> list[str]:
@@ -280,35 +313,32 @@ def _pdf_texts(path: Path) -> list[str]:
 def _screened(path: Path, layout: str, pages: list[RawPage]) -> LoadedFile:
     """Refuse the pages whose text is garbled (a font without a usable Unicode map, say)."""
     kept, refused = [], []
-    for index, page in enumerate(pages, start=1):
+    for page in pages:
         text = "".join(page.lines)
         share = garbled_share(text)
         odd = round(share * sum(1 for c in text if not c.isspace()))
         if share > GARBLED_SHARE and odd >= _GARBLED_MIN_CHARS:
-            where = f"{index} ページ目" + (f"(印刷ページ {page.page})" if page.page is not None else "")
-            refused.append(RefusedPage(path, index, (
+            where = f"{page.position} ページ目" + (f"(印刷ページ {page.page})" if page.page is not None else "")
+            refused.append(RefusedPage(path, page.position, (
                 f"{path.name} の {where}は文字化けしています(日本語の文書にない文字が {share:.0%})。"
                 "索引に入れませんでした。OCR でテキスト化するか、別の方法で書き出したファイルを追加してください。"
             )))
         else:
             kept.append(page)
-    if not kept and refused:
-        raise SourceError(refused[0].reason if len(refused) == 1 else (
-            f"{path.name} はすべてのページ({len(refused)} ページ)が文字化けしています。"
-            "OCR でテキスト化するか、別の方法で書き出したファイルを追加してください。"
-        ))
     return LoadedFile(path, layout, tuple(kept), tuple(refused))
 
 
-def _page(path: Path, document: Document, layout: Layout, page: int | None, lines: list[str],
-          found: str) -> RawPage:
+def _page(path: Path, document: Document, layout: Layout, number: PageNumber | None, lines: list[str],
+          position: int) -> RawPage:
     return RawPage(
         source=path,
         document=document,
         layout=layout,
-        page=page,
+        page=number.number if number else None,
         lines=tuple(lines),
         source_url=document.source_url,
         source_title=document.title,
-        page_found=found,
+        page_found=number.found if number else "none",
+        removed=tuple((line, "page-number") for line in number.removed) if number else (),
+        position=position,
     )

@@ -16,7 +16,7 @@ from ingest.errors import ManifestError
 class Layout(BaseModel):
     """Line patterns that cleaning removes and structure recognises (matched after NFKC)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     chapter_tab: str
     chapter_names: list[str] = []
@@ -53,11 +53,15 @@ class Layout(BaseModel):
 
 
 class Chapter(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt key (page = [...]) is an error, not ignored
+
     label: str
     pages: list[int] = []
 
 
 class Document(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     id: str
     title: str
     publisher: str = ""

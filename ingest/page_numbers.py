@@ -17,7 +17,9 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-_ALONE = re.compile(r"^[-‐–—－−\s]*(?P<number>[0-9]{1,3})[-‐–—－−\s]*(?:/\s*[0-9]{1,3})?$")
+_ALONE = re.compile(
+    r"^[-‐–—－−\s]*(?:[pPｐＰ][.．]?\s*)?(?P<number>[0-9]{1,3})\s*(?:ページ|頁)?[-‐–—－−\s]*(?:/\s*[0-9]{1,3})?$"
+)
 _GLUED_AFTER = re.compile(r"^(?P<text>.*[^0-9A-Za-z.,:/\-–()（）\s])\s*(?P<number>[0-9]{1,3})$")
 _GLUED_BEFORE = re.compile(r"^(?P<number>[0-9]{1,3})\s*(?P<text>[^0-9A-Za-z.,:/\-–()（）年月日章節条項\s].*)$")
 _DIGITS_AFTER = re.compile(r"[0-9０-９]{1,3}$")
@@ -39,12 +41,20 @@ class Candidate:
 
 @dataclass(frozen=True)
 class PageNumber:
-    """The page's number and how it was found: "printed" (a line of its own), "glued" (cut from the
-    text next to it) or "inferred" (none printed: PDF index + the offset of a numbered neighbour)."""
+    """The page's number and how it was found: "top" or "bottom" (a line of its own at that end),
+    "glued" (cut from the text next to it) or "inferred" (none printed, or none that fits: PDF index +
+    the offset of a numbered neighbour; `number` is None when that would be below 1, a cover say)."""
 
-    number: int
+    number: int | None
     found: str
-    lines: tuple[str, ...]  # the page's lines without the printed number
+    lines: tuple[str, ...]  # the page's lines without its printed number
+    removed: tuple[str, ...] = ()  # the number lines taken out (a rejected lone number too)
+
+
+def lone_number(line: str) -> int | None:
+    """The number, if the line holds only a page number (「12」, 「- 12 -」, 「P.12」, 「12 / 40」)."""
+    match = _ALONE.match(line.translate(_FULL_WIDTH_DIGITS).strip())
+    return int(match["number"]) if match else None
 
 
 def number_pages(pages: list[list[str]], fallback_offset: int = 0) -> list[PageNumber]:
@@ -53,14 +63,26 @@ def number_pages(pages: list[list[str]], fallback_offset: int = 0) -> list[PageN
     chosen = _increasing(_choose(candidates))
     offsets = [c.number - index if c else None for index, c in enumerate(chosen, start=1)]
     numbered = []
-    for index, (lines, candidate) in enumerate(zip(pages, chosen), start=1):
+    for index, (lines, page_candidates, candidate) in enumerate(zip(pages, candidates, chosen), start=1):
         if candidate is None:
-            offset = _nearest(offsets, index - 1, fallback_offset)
-            numbered.append(PageNumber(index + offset, "inferred", tuple(lines)))
+            number = index + _nearest(offsets, index - 1, fallback_offset)
+            # A lone number that did not fit (numbering restarted in an appendix) is still no text.
+            lone = [c for c in page_candidates if not c.glued]
+            kept = [line for i, line in enumerate(lines) if i not in {c.line for c in lone}]
+            numbered.append(PageNumber(number if number >= 1 else None, "inferred", tuple(kept),
+                                       tuple(lines[c.line].strip() for c in lone)))
         else:
-            numbered.append(PageNumber(candidate.number, "glued" if candidate.glued else "printed",
-                                       _without(lines, candidate)))
+            numbered.append(PageNumber(candidate.number, _where(lines, candidate), _without(lines, candidate),
+                                       (lines[candidate.line].strip(),) if not candidate.glued else
+                                       (str(candidate.number),)))
     return numbered
+
+
+def _where(lines: list[str], candidate: Candidate) -> str:
+    if candidate.glued:
+        return "glued"
+    filled = [i for i, line in enumerate(lines) if line.strip()]
+    return "top" if filled.index(candidate.line) < len(filled) / 2 else "bottom"
 
 
 def _candidates(lines: list[str]) -> list[Candidate]:
@@ -69,8 +91,8 @@ def _candidates(lines: list[str]) -> list[Candidate]:
     found = []
     for i in edges:
         line = lines[i].translate(_FULL_WIDTH_DIGITS).strip()  # not NFKC: it reads ① as 1
-        if match := _ALONE.match(line):
-            found.append(Candidate(int(match["number"]), i, None))
+        if (number := lone_number(line)) is not None:
+            found.append(Candidate(number, i, None))
         elif i in (filled[0], filled[-1]):
             for pattern in (_GLUED_AFTER, _GLUED_BEFORE):
                 if (match := pattern.match(line)) and len(match["text"].strip()) >= 2:

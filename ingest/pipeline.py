@@ -50,11 +50,15 @@ def read_corpus(settings: Settings, paths: list[Path] | None = None) -> tuple[Bu
         raise EmptyCorpusError(
             f"取り込むファイルがありません。{settings.corpus_dir / 'manual'} に PDF・テキストを置くか、パスを指定してください。"
         )
-    loaded = [load_file(path, manifest, settings.corpus_dir) for path in files]
+    loaded = _load_distinct(files, manifest, settings.corpus_dir)
     pages = _structured(loaded)
     chunks = make_chunks(pages)
     if not chunks:
-        raise EmptyCorpusError("取り込んだファイルに本文が見つかりませんでした。ファイルの中身を確認してください。")
+        refused = [r.reason for f in loaded for r in f.refused]
+        raise EmptyCorpusError(
+            f"取り込んだファイル({'、'.join(p.name for p in files)})に索引に入れられる本文が見つかりませんでした。"
+            + (" ".join(refused) if refused else "ファイルの中身を確認してください。")
+        )
     build = BuildInput(files=files, pages=len(pages), chunks=chunks, corpus_hash=_corpus_hash(files, manifest.fingerprint))
     return build, build_report(loaded, pages, chunks)
 
@@ -65,6 +69,21 @@ def structured_pages(settings: Settings, files: list[Path] | None = None,
     manifest = manifest or load_manifest(settings.manifest_path)
     files = discover_sources(settings.corpus_dir) if files is None else files
     return _structured([load_file(path, manifest, settings.corpus_dir) for path in files])
+
+
+def _load_distinct(files: list[Path], manifest: CorpusManifest, corpus_dir: Path) -> list[LoadedFile]:
+    """Load each file once: a byte-for-byte copy of an earlier file (another name, same content) is
+    not read again, and the report says which file it copies."""
+    seen: dict[str, Path] = {}
+    loaded = []
+    for path in files:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest in seen:
+            loaded.append(LoadedFile(path, "duplicate", (), duplicate_of=seen[digest].name))
+            continue
+        seen[digest] = path
+        loaded.append(load_file(path, manifest, corpus_dir))
+    return loaded
 
 
 def _structured(loaded: list[LoadedFile]) -> list[StructuredPage]:

@@ -18,11 +18,13 @@ FORMAT_LABELS = {
     "export-plain": "文書サイトのページ書き出し(出典が行形式)",
     "pdf": "PDF",
     "text": "テキスト・Markdown",
+    "duplicate": "同じ内容のファイルの複製(読み込みません)",
 }
 FOUND_LABELS = {
     "export": "書き出しの題名行",
-    "printed": "印刷されたページ番号",
-    "glued": "本文に続いて印刷されたページ番号",
+    "top": "ページ上端の番号",
+    "bottom": "ページ下端の番号",
+    "glued": "本文とつながった番号",
     "inferred": "推定(前後のページから)",
     "none": "なし",
 }
@@ -35,6 +37,12 @@ REMOVED_LABELS = {
     "page-number": "ページ番号",
     "repeated-copy": "本文の重複コピー",
 }
+
+
+@dataclass(frozen=True)
+class RefusedReport:
+    index: int  # 1-based position in the file
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -58,9 +66,10 @@ class RemovedLine:
 class FileReport:
     file: str
     format: str
+    encoding: str  # of a text file ("" for PDF)
     document: str
     pages: tuple[PageReport, ...]
-    refused: tuple[str, ...]  # one message per refused page
+    refused: tuple[RefusedReport, ...]
     removed: tuple[RemovedLine, ...]
     warnings: tuple[str, ...]
 
@@ -71,15 +80,16 @@ class IngestReport:
 
     @property
     def warnings(self) -> list[str]:
-        return [w for f in self.files for w in (*f.refused, *f.warnings)]
+        return [w for f in self.files for w in (*(r.reason for r in f.refused), *f.warnings)]
 
     @property
     def refused_pages(self) -> int:
         return sum(len(f.refused) for f in self.files)
 
     def to_json(self) -> dict:
-        """{"files": [{"file", "format", "document", "pages": [...], "refused": [...], "removed":
-        [...], "warnings": [...]}, ...], "warnings": [...]}; the shape of `kasuhara ingest --json`."""
+        """{"files": [{"file", "format", "encoding", "document", "pages": [{index, page, found, title,
+        chapter, chunks}], "refused": [{index, reason}], "removed": [{line, why, count}], "warnings":
+        [...]}, ...], "warnings": [...]}: the shape of `kasuhara ingest --json`."""
         return {"files": [asdict(f) for f in self.files], "warnings": self.warnings}
 
     def render(self) -> str:
@@ -98,23 +108,24 @@ def build_report(loaded: list[LoadedFile], pages: list[StructuredPage], chunks: 
 def _file_report(loaded: LoadedFile, pages: list[StructuredPage], per_page: Counter) -> FileReport:
     reports = tuple(
         PageReport(
-            index=index,
+            index=page.clean.raw.position,
             page=page.clean.raw.page,
             found=page.clean.raw.page_found,
             title=page.title,
             chapter=page.clean.raw.document.chapter_of(page.clean.raw.page),
             chunks=per_page[(loaded.path.name, page.clean.raw.page, page.title)],
         )
-        for index, page in enumerate(pages, start=1)
+        for page in pages
     )
     removed = Counter((line, why) for page in pages for line, why in page.clean.removed)
     document = pages[0].clean.raw.document if pages else None
     return FileReport(
         file=loaded.path.name,
         format=loaded.format,
+        encoding=loaded.encoding,
         document=document.id if document else "",
         pages=reports,
-        refused=tuple(r.reason for r in loaded.refused),
+        refused=tuple(RefusedReport(r.index, r.reason) for r in loaded.refused),
         removed=tuple(RemovedLine(line, why, n) for (line, why), n in removed.most_common()),
         warnings=tuple(_warnings(loaded, reports, bool(document and document.chapters))),
     )
@@ -122,12 +133,21 @@ def _file_report(loaded: LoadedFile, pages: list[StructuredPage], per_page: Coun
 
 def _warnings(loaded: LoadedFile, pages: tuple[PageReport, ...], has_chapters: bool) -> list[str]:
     name = loaded.path.name
+    if loaded.duplicate_of:
+        return [f"{name} は {loaded.duplicate_of} と同じ内容のため、読み込みませんでした。"]
     warnings = []
-    unnumbered = [p for p in pages if p.found in ("inferred", "none")]
-    if unnumbered:
-        where = "、".join(f"{p.index} ページ目" + (f"(p.{p.page} と推定)" if p.page else "") for p in unnumbered)
+    if not pages and not loaded.refused:
+        warnings.append(f"{name} に本文が見つかりませんでした。ファイルの中身を確認してください。")
+    if loaded.blank:
+        where = "、".join(f"{p} ページ目" for p in loaded.blank)
+        warnings.append(f"{name}: 文字のないページがあります: {where}。白紙でなく画像だけのページなら、"
+                        "その文字は索引に入っていません。OCR でテキスト化したファイルを追加してください。")
+    inferred = [p for p in pages if p.found == "inferred"]
+    if inferred:
+        where = "、".join(f"{p.index} ページ目" + (f"(p.{p.page} と推定)" if p.page else "(番号なし)")
+                         for p in inferred)
         warnings.append(
-            f"{name}: 印刷されたページ番号が見つからないページがあります: {where}。"
+            f"{name}: 印刷ページ番号が見つからないか、前後のページと合わないページがあります: {where}。"
             "引用のページ表示を確かめ、違っていれば manifest.toml の pdf_page_offset を直してください。"
         )
     if pages and not any(p.chapter for p in pages):
@@ -139,6 +159,7 @@ def _warnings(loaded: LoadedFile, pages: tuple[PageReport, ...], has_chapters: b
 
 def _render_file(report: FileReport) -> str:
     lines = [f"■ {report.file}  形式: {FORMAT_LABELS.get(report.format, report.format)}"
+             + (f"({report.encoding})" if report.encoding else "")
              + (f"  文書: {report.document}" if report.document else "")]
     for page in report.pages:
         number = f"p.{page.page}" if page.page is not None else "p.-"
@@ -152,6 +173,6 @@ def _render_file(report: FileReport) -> str:
         lines.extend(f"    {r.count:>3} 回  [{REMOVED_LABELS[r.why]}]  {r.line[:50]}" for r in boilerplate)
     if copies := sum(r.count for r in report.removed if r.why == "repeated-copy"):
         lines.append(f"  {REMOVED_LABELS['repeated-copy']}として除いた行: {copies} 行")
-    lines.extend(f"  取り込めなかったページ: {reason}" for reason in report.refused)
+    lines.extend(f"  取り込めなかったページ: {r.reason}" for r in report.refused)
     lines.extend(f"  警告: {warning}" for warning in report.warnings)
     return "\n".join(lines)

@@ -7,6 +7,7 @@ here is the "cleaned page" that spans refer to.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, field
 
@@ -18,6 +19,7 @@ _SENTENCE_END = ("。", ".", "!", "?", "！", "？", "」")
 _LIST_INTRO_END = (":", "：")
 _NAKAGURO = ("・", "･")  # a list marker, but also the middle dot of 警察・弁護士 that a wrap can put first
 _FULL_LINE = 0.8  # a line this close to the page's longest line reached the margin: it was hard-wrapped
+_MIN_WRAP = 30  # a page whose longest line is shorter was not hard-wrapped at all (a short list)
 _ASCII_PUNCT_BEFORE_SPACE = ",.;:!?"
 
 
@@ -114,8 +116,7 @@ def _take_title(lines: list[str], layout: Layout) -> str:
     first = normalise(lines[0])
     match = layout.matches("title", first)
     if match:
-        lines.pop(0)
-        return match["title"].strip()
+        return _original_group(lines.pop(0), match, "title")
     if len(first) <= _TITLE_MAX_CHARS and not first.endswith(_SENTENCE_END) and not _marker(first, layout):
         return lines.pop(0).strip()
     return ""
@@ -140,19 +141,19 @@ def _consume(builder: _Builder, original: str) -> None:
         builder.emit_line(original.strip())
     elif match := layout.matches("example_heading", line):
         builder.close()
-        builder.heading, builder.subsection = _original_group(original, match["title"]), ""
+        builder.heading, builder.subsection = _original_group(original, match, "title"), ""
         builder.emit_line(original.strip())
     elif (match := layout.matches("subsection", line)) and _is_heading(match["title"]):
         builder.close()
-        builder.subsection = _original_group(original, match["title"])
+        builder.subsection = _original_group(original, match, "title")
         builder.emit_line(original.strip())
     elif match:
         # "○ 長い文。" is a list item written with a circle, not a heading: keep it as text.
-        builder.open("bullet", _original_group(original, match["title"]))
+        builder.open("bullet", _original_group(original, match, "title"))
     elif match := layout.matches("viewpoint", line):
-        builder.open("viewpoint", _original_group(original, match["text"]))
+        builder.open("viewpoint", _original_group(original, match, "text"))
     elif (match := layout.matches("bullet", line)) and not _continues_wrap(builder, original):
-        builder.open("bullet", _original_group(original, match["text"]))
+        builder.open("bullet", _original_group(original, match, "text"))
     elif builder.open_kind is None:
         builder.open("paragraph", original)
     else:
@@ -171,6 +172,8 @@ def _blank_inside_block(builder: _Builder) -> bool:
 
 def _reached_margin_mid_sentence(builder: _Builder, original: str) -> bool:
     previous = normalise(original)
+    if builder.wrap_width < _MIN_WRAP:
+        return False
     reached_margin = len(previous) >= _FULL_LINE * builder.wrap_width
     return reached_margin and not previous.endswith(_SENTENCE_END + _LIST_INTRO_END)
 
@@ -188,17 +191,14 @@ def _continues_wrap(builder: _Builder, original: str) -> bool:
     return _reached_margin_mid_sentence(builder, builder.open_lines[-1])
 
 
-def _original_group(original: str, normalised_group: str) -> str:
-    """Map a regex group found in the NFKC line back to the original characters."""
-    group = normalised_group.strip()
-    if not group:
-        return ""
-    starts, folded = [], ""
-    for index, char in enumerate(original):
-        starts.extend([index] * len(unicodedata.normalize("NFKC", char)))
-        folded += unicodedata.normalize("NFKC", char)
-    at = folded.find(group)
-    if at < 0:
-        return original.strip()
-    end = starts[at + len(group) - 1] + 1
-    return original[starts[at]:end].strip()
+def _original_group(original: str, match: re.Match[str], group: str) -> str:
+    """The original characters of a regex group found in the NFKC line (normalise(original)).
+
+    NFKC may merge characters (ｸﾞ -> グ) or split them (㈱ -> (株)), so offsets are mapped by
+    normalising prefixes of the original, not character by character."""
+    start, end = match.span(group)
+    text = original.strip()
+    lengths = [len(unicodedata.normalize("NFKC", text[:k])) for k in range(len(text) + 1)]
+    first = next(k for k, n in enumerate(lengths) if n >= start)
+    last = max(k for k, n in enumerate(lengths) if n <= end)
+    return text[first:max(first, last)].strip()

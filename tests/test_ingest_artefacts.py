@@ -18,8 +18,9 @@ def test_radicals_become_the_ideographs_they_print():
     assert all(unicodedata.name(text).startswith("CJK UNIFIED IDEOGRAPH") for text in radicals.values())
 
 
-def test_vertical_forms_become_horizontal_punctuation():
+def test_vertical_forms_and_the_misread_middle_dot_become_what_they_print():
     assert repair_line("窓口を設け︑周知します︒") == "窓口を設け、周知します。"
+    assert repair_line("‧ 店長に相談する") == "・ 店長に相談する"
 
 
 @pytest.mark.parametrize(("extracted", "repaired"), [
@@ -28,6 +29,7 @@ def test_vertical_forms_become_horizontal_punctuation():
     ("相 談 窓 口を設置する", "相談窓口を設置する"),
     ("  ➢ 連 携 の 手 順", "  ➢ 連携の手順"),
     ("連　携　の　手　順", "連携の手順"),  # ideographic spaces
+    ("・対 応 者 は 店 長", "・対応者は店長"),  # a list mark before the spaced run
 ])
 def test_letter_spacing_is_removed(extracted, repaired):
     assert repair_line(extracted) == repaired

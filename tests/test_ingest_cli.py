@@ -174,6 +174,26 @@ def test_a_garbled_page_is_refused_by_name_and_the_rest_indexed(cli_env, tmp_pat
     assert "暴言を受けたら" in listed.stdout and "です。" not in listed.stdout
 
 
+def test_a_file_garbled_throughout_does_not_stop_the_others(cli_env, tmp_path):
+    good = tmp_path / "good.txt"
+    good.write_text("相談の流れ\n・暴言を受けたら、すぐに店長へ相談してください。\n", encoding="utf-8")
+    bad = tmp_path / "bad.txt"
+    bad.write_text("솓뭏\uE012\uE013 ꀕꀖꀗ솓뭏솓뭏\n", encoding="utf-8")
+    result = invoke("ingest", "--json", str(good), str(bad))
+    assert result.exit_code == 3
+    data = json.loads(result.stdout)
+    refused = {f["file"]: f["refused"] for f in data["files"]}
+    assert refused["good.txt"] == [] and refused["bad.txt"][0]["index"] == 1
+    assert "bad.txt の 1 ページ目は文字化けしています" in refused["bad.txt"][0]["reason"]
+    assert data["chunks"] == 1
+
+
+def test_json_errors_reach_stdout(cli_env, tmp_path):
+    result = invoke("ingest", "--json", str(tmp_path / "nope.pdf"))
+    assert result.exit_code == 1
+    assert "ファイルが見つかりません" in json.loads(result.stdout.splitlines()[0])["error"]
+
+
 def test_ingest_says_what_to_refit_when_the_corpus_changes(cli_env, tmp_path):
     shutil.copy(PROJECT_ROOT / "corpus" / "escalation.toml", cli_env.policy_path)
     notes = tmp_path / "notes.md"

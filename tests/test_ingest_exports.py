@@ -59,9 +59,11 @@ def test_a_page_seen_once_in_each_layout_is_indexed_once(export_corpus, data_dir
     assert sum(1 for c in build.chunks if c.page == 33) == 3
 
 
-def test_running_headers_and_footers_are_found_by_recurrence(corpus_dir, data_dir):
+@pytest.mark.parametrize("page_break", ["\f", "\n"], ids=["form-feeds", "save-as-text"])
+def test_running_headers_and_footers_are_found_by_recurrence(corpus_dir, data_dir, page_break):
     """A company's own manual: lines no layout profile knows, recurring on every page, are dropped;
-    the structure heading 「視 点」 recurs as often and stays."""
+    the structure heading 「視 点」 recurs as often and stays. Without form feeds ("save as text"),
+    the pages are cut at the page-number lines that count up through the file."""
     pages = []
     for n, (title, bullet) in enumerate([
         ("相談の受け方", "・相談を受けたら、日時と内容を記録してください。"),
@@ -73,15 +75,44 @@ def test_running_headers_and_footers_are_found_by_recurrence(corpus_dir, data_di
             "みなと食品株式会社 カスハラ対応手引き(社外秘)", title, "視 点",
             "➢ 一人で抱え込まないことが大切です。", bullet, "Copyright みなと食品", f"- {n + 4} -",
         ]))
-    (corpus_dir / "manual" / "minato.txt").write_text("\f".join(pages), encoding="utf-8")
+    (corpus_dir / "manual" / "minato.txt").write_text(page_break.join(pages), encoding="utf-8")
     build, report = read_corpus(Settings(corpus_dir=corpus_dir, data_dir=data_dir),
                                 [corpus_dir / "manual" / "minato.txt"])
     [file] = report.files
     assert [(p.page, p.found, p.title) for p in file.pages] == [
-        (5, "printed", "相談の受け方"), (6, "printed", "報告の流れ"), (7, "printed", "通報の判断"), (8, "printed", "ケアの手順")]
+        (5, "bottom", "相談の受け方"), (6, "bottom", "報告の流れ"), (7, "bottom", "通報の判断"), (8, "bottom", "ケアの手順")]
     running = {r.line for r in file.removed if r.why == "running"}
     assert running == {"みなと食品株式会社 カスハラ対応手引き(社外秘)", "Copyright みなと食品"}
     assert [c.section_path[-1] for c in build.chunks if c.kind == "viewpoint"] == ["視点"] * 4
     assert not any("みなと食品" in c.text for c in build.chunks)
     # An organisation's own manual is not in the manifest: no chapters, and the report says so.
     assert any("章が割り当てられていません" in w for w in report.warnings)
+
+
+def test_a_verso_header_with_its_page_number_is_a_running_header(corpus_dir, data_dir):
+    """Even pages print 「NN　第1章 総論」 at the top: the number differs on each, the line recurs."""
+    pages = []
+    for n in range(10, 16):
+        header = [f"{n}　第1章 総論"] if n % 2 == 0 else []
+        pages.append("\n".join([*header, f"対応の手順{'①②③④⑤⑥'[n - 10]}", f"・相談を受けたら{n}日以内に記録します。",
+                                str(n)]))
+    (corpus_dir / "manual" / "verso.txt").write_text("\f".join(pages), encoding="utf-8")
+    build, report = read_corpus(Settings(corpus_dir=corpus_dir, data_dir=data_dir))
+    [file] = report.files
+    assert [p.title for p in file.pages] == [f"対応の手順{c}" for c in "①②③④⑤⑥"]  # not running lines
+    assert [p.page for p in file.pages] == list(range(10, 16))
+    assert not any("総論" in c.text for c in build.chunks)
+    assert {r.why for r in file.removed if "総論" in r.line} == {"running"}
+
+
+def test_copies_and_empty_files_are_named_in_the_report(corpus_dir, data_dir):
+    manual = corpus_dir / "manual"
+    (manual / "033.txt").write_text(table_layout(PAGES[0]), encoding="utf-8")
+    (manual / "033 (コピー).txt").write_bytes((manual / "033.txt").read_bytes())
+    (manual / "empty.txt").write_text("\n\n", encoding="utf-8")
+    build, report = read_corpus(Settings(corpus_dir=corpus_dir, data_dir=data_dir))
+    assert sum(1 for c in build.chunks if c.page == 33) == 3
+    [copy] = [f for f in report.files if f.format == "duplicate"]
+    original = ({"033.txt", "033 (コピー).txt"} - {copy.file}).pop()
+    assert f"{copy.file} は {original} と同じ内容のため、読み込みませんでした。" in report.warnings
+    assert "empty.txt に本文が見つかりませんでした。ファイルの中身を確認してください。" in report.warnings

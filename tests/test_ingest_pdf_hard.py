@@ -20,7 +20,6 @@ from pdf_hard_fixtures import (
 from ingest.artefacts import garbled_share
 from ingest.chunks import make_chunks
 from ingest.cleaning import clean_pages, squeeze
-from ingest.errors import SourceError
 from ingest.loaders import load_file
 from ingest.manifest import load_manifest
 from ingest.structure import structure_page
@@ -51,7 +50,7 @@ def test_a_predefined_cmap_without_tounicode_is_read(corpus_dir, encoding):
     assert not has_to_unicode(path)
     loaded, pages, chunks = read(corpus_dir, path)
     assert loaded.refused == ()
-    assert [(p.page, p.page_found) for p in loaded.pages] == [(12, "printed"), (13, "printed"), (14, "printed")]
+    assert [(p.page, p.page_found) for p in loaded.pages] == [(12, "bottom"), (13, "bottom"), (14, "bottom")]
     assert [p.title for p in pages] == [e.split("\n")[0] for e in expected]
     for number, page in zip((12, 13, 14), expected):
         assert page_text(chunks, number) == body(page)
@@ -63,7 +62,7 @@ def test_vertical_writing_is_read_in_column_order(corpus_dir, producer):
     path = corpus_dir / "manual" / f"tategaki-{producer}.pdf"
     expected = write_vertical_pdf(path, producer=producer, first_printed=5)
     loaded, pages, chunks = read(corpus_dir, path)
-    assert [(p.page, p.page_found) for p in loaded.pages] == [(5, "printed"), (6, "printed")]
+    assert [(p.page, p.page_found) for p in loaded.pages] == [(5, "bottom"), (6, "bottom")]
     assert [p.title for p in pages] == [e.split("\n")[0] for e in expected]
     for number, page in zip((5, 6), expected):
         assert page_text(chunks, number) == body(page)  # 、 and 。, not the vertical forms ︑ ︒
@@ -84,7 +83,7 @@ def test_a_browser_printed_pdf_loses_letter_spacing_radicals_and_tabs(corpus_dir
     path.write_bytes(source.read_bytes())
     loaded, pages, chunks = read(corpus_dir, path)
     # The number follows the title in the content stream; it is the page's, not the text's.
-    assert [(p.page, p.page_found) for p in loaded.pages] == [(33, "printed"), (40, "printed")]
+    assert [(p.page, p.page_found) for p in loaded.pages] == [(33, "bottom"), (40, "bottom")]
     assert [p.title for p in pages] == [e.split("\n")[0] for e in expected]
     for number, page in zip((33, 40), expected):
         assert page_text(chunks, number) == body(page, drop_last=13)  # 12 tab lines and the number
@@ -97,10 +96,11 @@ def test_a_browser_printed_pdf_loses_letter_spacing_radicals_and_tabs(corpus_dir
 
 def test_a_pdf_whose_fonts_have_no_unicode_map_is_refused_by_page(corpus_dir, tmp_path):
     path = write_unmapped_pdf(tmp_path / "nomap.pdf")
-    with pytest.raises(SourceError) as refused:
-        load_file(path, load_manifest(corpus_dir / "manifest.toml"), corpus_dir)
-    assert "nomap.pdf はすべてのページ(2 ページ)が文字化けしています" in str(refused.value)
-    assert "OCR" in str(refused.value)
+    loaded = load_file(path, load_manifest(corpus_dir / "manifest.toml"), corpus_dir)
+    assert loaded.pages == ()
+    assert [r.index for r in loaded.refused] == [1, 2]
+    assert loaded.refused[0].reason.startswith("nomap.pdf の 1 ページ目")
+    assert "文字化けしています" in loaded.refused[0].reason and "OCR" in loaded.refused[0].reason
 
 
 def test_only_the_garbled_pages_of_a_pdf_are_refused(corpus_dir, tmp_path, browser_pdf):
@@ -119,3 +119,24 @@ def test_only_the_garbled_pages_of_a_pdf_are_refused(corpus_dir, tmp_path, brows
     assert len(loaded.pages) == 1 and garbled_share("".join(loaded.pages[0].lines)) == 0
     assert [r.index for r in loaded.refused] == [2, 3]
     assert "mixed.pdf の 2 ページ目" in loaded.refused[0].reason and "OCR" in loaded.refused[0].reason
+
+
+def test_a_page_without_text_in_a_text_pdf_is_reported(corpus_dir, tmp_path, browser_pdf):
+    """An image-only page between text pages: nothing to index, and the report says to OCR it."""
+    from pypdf import PdfReader, PdfWriter
+
+    from ingest.report import build_report
+    from pdf_fixtures import write_scanned_pdf
+
+    good = PdfReader(browser_pdf[0]).pages
+    writer = PdfWriter()
+    for page in [good[0], PdfReader(write_scanned_pdf(tmp_path / "scan.pdf")).pages[0], good[1]]:
+        writer.add_page(page)
+    path = corpus_dir / "manual" / "kasuharamanual_with_scan.pdf"
+    with path.open("wb") as out:
+        writer.write(out)
+    loaded, pages, chunks = read(corpus_dir, path)
+    assert loaded.blank == (2,) and [p.position for p in loaded.pages] == [1, 3]
+    [file] = build_report([loaded], pages, chunks).files
+    assert [p.index for p in file.pages] == [1, 3]
+    assert any("2 ページ目" in w and "OCR" in w for w in file.warnings)

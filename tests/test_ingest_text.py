@@ -176,3 +176,19 @@ def test_all_six_tabs_in_any_order_go(corpus_dir):
 def test_a_number_in_the_text_is_not_taken_for_the_page_number(corpus_dir):
     lines = ["対応の流れ", "罰金は", "100", "万円以下です。", "30"]
     assert clean_manual_lines(corpus_dir, lines) == ("対応の流れ", "罰金は", "100", "万円以下です。")
+
+
+def test_a_short_list_keeps_one_chunk_per_item(corpus_dir):
+    """No line of a short list reaches a wrap margin: 「・」 always starts a new item."""
+    text = "初期対応\n・話を聞く\n・要求が不当な場合ははっきりお断りする\n・店長に報告する\n・本社相談室(内線200)\n・警察(110番)\n"
+    chunks = chunks_of(corpus_dir, "list.txt", text.encode("utf-8"))
+    assert [c.text for c in chunks] == ["話を聞く", "要求が不当な場合ははっきりお断りする", "店長に報告する",
+                                        "本社相談室(内線200)", "警察(110番)"]
+
+
+def test_markers_before_half_width_kana_with_voicing_marks_are_removed(corpus_dir):
+    """NFKC merges ｸﾞ into グ: markers must still be cut at the right place in the original."""
+    text = "# ｸﾞﾙｰﾌﾟ対応ﾏﾆｭｱﾙ\n### ｸﾞﾙｰﾌﾟ対応\n1. ｶﾞｲﾄﾞﾗｲﾝﾍﾞﾙ\n- ﾊﾞｽﾞ\n・ﾊﾞﾋﾞﾌﾞ\n"
+    chunks = chunks_of(corpus_dir, "kana.md", text.encode("cp932"))
+    assert [c.text for c in chunks] == ["ｶﾞｲﾄﾞﾗｲﾝﾍﾞﾙ", "ﾊﾞｽﾞ", "ﾊﾞﾋﾞﾌﾞ"]
+    assert chunks[0].section_path == ("ｸﾞﾙｰﾌﾟ対応ﾏﾆｭｱﾙ", "ｸﾞﾙｰﾌﾟ対応")

@@ -36,6 +36,8 @@ def ingest(paths: tuple[Path, ...], force: bool, quiet: bool, as_json: bool) -> 
         summary = run_ingest(settings, list(paths) or None, force=force, progress=not (quiet or as_json))
         refits = stale_fits(settings, indexed_chunks(settings))
     except KasuharaError as exc:
+        if as_json:  # a script reading stdout learns why, too
+            click.echo(json.dumps({"error": str(exc)}, ensure_ascii=False))
         raise click.ClickException(str(exc)) from exc
     state = "索引を作成しました" if summary.rebuilt else "コーパスに変更がないため、索引はそのままです(--force で作り直せます)"
     line = (f"{state}: ファイル {summary.files} 件、ページ {summary.pages}、チャンク {summary.chunks} 件、"
