@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from itertools import pairwise
 import unicodedata
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -261,14 +262,14 @@ def _text_pages(text: str) -> list[list[str]]:
         return [lines for lines in parts if any(line.strip() for line in lines)] or [[]]
     lines = [repair_line(line) for line in text.splitlines()]
     numbers = [(i, n) for i, line in enumerate(lines) if (n := lone_number(line)) is not None]
-    counting = len(numbers) >= 2 and all(b[1] == a[1] + 1 for a, b in zip(numbers, numbers[1:]))
+    counting = len(numbers) >= 2 and all(b[1] == a[1] + 1 for a, b in pairwise(numbers))
     if not counting:
         return [lines]
     first_filled = next(i for i, line in enumerate(lines) if line.strip())
     header = numbers[0][0] == first_filled
     cuts = [i if header else i + 1 for i, _ in numbers]
     bounds = [0, *[c for c in cuts if 0 < c < len(lines)], len(lines)]
-    parts = [lines[a:b] for a, b in zip(bounds, bounds[1:])]
+    parts = [lines[a:b] for a, b in pairwise(bounds)]
     return [part for part in parts if any(line.strip() for line in part)]
 
 

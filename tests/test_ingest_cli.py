@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from pdf_fixtures import write_scanned_pdf
 
 from assistant.cli import main
 from assistant.settings import PROJECT_ROOT, Settings
 from ingest.index import IndexStore
-from pdf_fixtures import write_scanned_pdf
 
 
 @pytest.fixture

@@ -7,9 +7,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import SEED_PAGE
+from pdf_fixtures import PAGE_28, PageSpec, write_manual_pdf, write_scanned_pdf
 
 from assistant.settings import Settings
-from conftest import SEED_PAGE
 from ingest.chunks import make_chunks
 from ingest.cleaning import clean_page, clean_pages
 from ingest.errors import SourceError
@@ -17,7 +18,6 @@ from ingest.loaders import load_pages
 from ingest.manifest import load_manifest
 from ingest.pipeline import prepare
 from ingest.structure import structure_page
-from pdf_fixtures import PAGE_28, PageSpec, write_manual_pdf, write_scanned_pdf
 
 TITLE = "相談体制の整備①"
 EXAMPLE_PATH = (TITLE, "相談体制の整備(例)", "相談窓口・相談対応者の設置")

@@ -123,10 +123,10 @@ def test_only_the_garbled_pages_of_a_pdf_are_refused(corpus_dir, tmp_path, brows
 
 def test_a_page_without_text_in_a_text_pdf_is_reported(corpus_dir, tmp_path, browser_pdf):
     """An image-only page between text pages: nothing to index, and the report says to OCR it."""
+    from pdf_fixtures import write_scanned_pdf
     from pypdf import PdfReader, PdfWriter
 
     from ingest.report import build_report
-    from pdf_fixtures import write_scanned_pdf
 
     good = PdfReader(browser_pdf[0]).pages
     writer = PdfWriter()

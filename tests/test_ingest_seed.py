@@ -6,13 +6,13 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+from conftest import SEED_PAGE
 
 from ingest.chunks import make_chunks
 from ingest.cleaning import clean_page
 from ingest.loaders import load_pages
 from ingest.manifest import load_manifest
 from ingest.structure import structure_page
-from conftest import SEED_PAGE
 
 TITLE = "相談体制の整備①"
 EXAMPLE = "相談体制の整備(例)"
