@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 import re
-from itertools import pairwise
 import unicodedata
 from dataclasses import dataclass, replace
+from itertools import pairwise
 from pathlib import Path
 
 from charset_normalizer import from_bytes
