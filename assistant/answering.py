@@ -228,7 +228,9 @@ class Assistant:
         return self._index.router.policy
 
     def ask(self, question: str, history: Sequence[str] = (), surface: str = "cli",
-            session_id: str = "") -> Answer:
+            session_id: str = "", input_note: str = "") -> Answer:
+        """Answer and log one question. `input_note` says what the surface did to the input before
+        (e.g. undecodable bytes replaced); it is logged with the question. Raises InvalidQuestionError."""
         started = time.perf_counter()
         question = clean_question(question, self.settings.max_question_chars)
         history = [h for h in (_CONTROL.sub(" ", h).strip() for h in history) if h]
@@ -249,7 +251,7 @@ class Assistant:
             reasons=route.reasons, answered=answered, retrieved=[h.to_log() for h in retrieval.hits],
             citations=[c.to_json() for c in citations], answer=body, answer_mode=mode,
             fallback_reason=fallback, latency_ms=latency, embedder=self.embeddings.name,
-            index_version=index.reader.version,
+            index_version=index.reader.version, input_note=input_note,
         )
         log_id = self.question_log.record(record)
         answer = Answer(question, body, answered, route, citations, log_id, latency, mode, fallback, retrieval)

@@ -65,6 +65,7 @@ LOG_COLUMNS: list[tuple[str, Callable[[LogRow], Any]]] = [
     ("評価", lambda r: FEEDBACK_LABELS.get(r.feedback, str(r.feedback))),
     ("評価日時(JST)", lambda r: _local_time(r.feedback_at)),
     ("質問", lambda r: r.question),
+    ("入力の注記", lambda r: r.input_note),
     ("回答", lambda r: r.answer),
     ("引用", _citations),
     ("回答方式", lambda r: r.answer_mode),

@@ -126,6 +126,7 @@ class LogRecord:
     latency_ms: float
     embedder: str
     index_version: str
+    input_note: str = ""  # what was done to the input before answering (undecodable bytes replaced)
 
     def __post_init__(self) -> None:
         if not _UID_RE.fullmatch(self.uid):
@@ -154,6 +155,7 @@ class LogRecord:
         latency_ms: float = 0.0,
         embedder: str = "",
         index_version: str = "",
+        input_note: str = "",
     ) -> LogRecord:
         """A record with a fresh uid (generated here, so spool replays stay idempotent) and now."""
         return cls(
@@ -173,6 +175,7 @@ class LogRecord:
             latency_ms=float(latency_ms),
             embedder=embedder,
             index_version=index_version,
+            input_note=input_note,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -181,7 +184,8 @@ class LogRecord:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LogRecord:
-        values = {f.name: data[f.name] for f in fields(LogRecord)}
+        # A spool file written before a field existed lacks it: the field's default stands.
+        values = {f.name: data[f.name] for f in fields(LogRecord) if f.name in data}
         values["created_at"] = datetime.fromisoformat(values["created_at"])
         return LogRecord(**values)
 
@@ -359,6 +363,7 @@ questions = sa.Table(
     sa.Column("latency_ms", sa.Float, nullable=False),
     sa.Column("embedder", sa.String(200), nullable=False),
     sa.Column("index_version", sa.String(200), nullable=False),
+    sa.Column("input_note", sa.Text, nullable=False, server_default=""),
     sa.Column("feedback", sa.SmallInteger, nullable=True),
     sa.Column("feedback_at", UTCDateTime, nullable=True),
     sa.Column("status", sa.String(8), nullable=False),
@@ -439,6 +444,7 @@ def _storable(rec: LogRecord, mask: bool) -> LogRecord:
         latency_ms=latency if math.isfinite(latency) else 0.0,
         embedder=_clean_text(rec.embedder),
         index_version=_clean_text(rec.index_version),
+        input_note=_clean_text(rec.input_note),
     )
 
 

@@ -44,6 +44,36 @@ def test_ask_json_stdin_answers_each_line_in_order(runner: CliRunner) -> None:
     assert [o["answered"] for o in objects] == [True, True, False]
 
 
+def test_a_batch_answers_every_line_whatever_its_bytes(runner: CliRunner, built_settings) -> None:
+    """A Shift_JIS line in a UTF-8 batch, and a line that is too long: each gets its own object, and
+    the urgent question after them is still answered."""
+    data = ("お客様に怒鳴られた。誰に相談すれば？\n".encode()
+            + "店長に相談したいです\n".encode("cp932")
+            + ("長" * 2000 + "\n").encode()
+            + "客に殴られた\n".encode())
+    result = runner.invoke(main, ["ask", "--json", "-"], input=data)
+    objects = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(objects) == 4 and result.exit_code == 1  # 1: one line had an error
+    assert objects[0]["input_note"] == "" and objects[0]["escalation"]["level"] == "consult"
+    assert "\ufffd" in objects[1]["question"] and objects[1]["input_note"].startswith("読めないバイト列")
+    assert "error" in objects[2] and "質問が長すぎます" in objects[2]["error"]
+    assert objects[3]["escalation"]["level"] == "urgent" and objects[3]["answered"] is True
+    from assistant.question_log import QuestionLog
+
+    log = QuestionLog.open(built_settings)
+    assert log.get(objects[1]["log_id"]).input_note == objects[1]["input_note"]
+    assert log.get(objects[3]["log_id"]).input_note == ""
+
+
+def test_an_undecodable_argument_is_answered_and_noted(runner: CliRunner) -> None:
+    question = "客に殴られた".encode("cp932").decode("utf-8", "surrogateescape")  # as argv gives it
+    result = runner.invoke(main, ["ask", "--json", question])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["question"].count("\ufffd") > 0 and data["input_note"]
+    assert "Traceback" not in result.output
+
+
 def test_ask_rejects_empty_question_with_japanese_message(runner: CliRunner) -> None:
     result = runner.invoke(main, ["ask", "   "])
     assert result.exit_code != 0

@@ -217,7 +217,7 @@ def test_status(uids: dict[str, str], tmp_path: Path) -> None:
     assert str(tmp_path / "questions.db") in result.stdout
     assert f"記録件数: {len(uids)}" in result.stdout
     assert "未反映の一時保存: 0 件" in result.stdout
-    assert "スキーマ版: 0003" in result.stdout
+    assert "スキーマ版: 0004" in result.stdout
 
 
 def test_status_hides_password_and_reports_outage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

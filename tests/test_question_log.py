@@ -89,7 +89,7 @@ def test_open_creates_sqlite_file_in_data_dir_with_wal(settings: Settings, log: 
     assert db.exists()
     with sqlite3.connect(db) as raw:
         assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert log.revision() == "0003"
+    assert log.revision() == "0004"
     assert log.count() == 0
 
 
@@ -97,7 +97,7 @@ def test_opening_twice_is_harmless(settings: Settings, log: QuestionLog) -> None
     log.record(make_record())
     with QuestionLog.open(settings) as again:
         assert again.count() == 1
-        assert again.revision() == "0003"
+        assert again.revision() == "0004"
 
 
 def test_second_migration_upgrades_an_existing_database(settings: Settings) -> None:
@@ -116,7 +116,7 @@ def test_second_migration_upgrades_an_existing_database(settings: Settings) -> N
         )
     engine.dispose()
     with QuestionLog(url, settings.spool_dir) as upgraded:
-        assert upgraded.revision() == "0003"
+        assert upgraded.revision() == "0004"
         row = upgraded.get("a" * 32)
     assert row.question == "古い質問"
     assert row.status == "未確認" and row.feedback is None
@@ -468,7 +468,7 @@ def pg_log(postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 @pytest.mark.postgres
 def test_postgres_round_trip_and_officers(pg_log: QuestionLog) -> None:
-    assert pg_log.revision() == "0003"
+    assert pg_log.revision() == "0004"
     rec = make_record("NUL\x00入り 090-1234-5678", level="urgent")
     uid = pg_log.record(rec)
     row = pg_log.get(uid[:6])

@@ -37,6 +37,27 @@ def _print_person(answer) -> None:
     click.echo(f"記録ID: {answer.log_id}  ({answer.latency_ms:.0f} ms)")
 
 
+REPLACED_NOTE = "読めないバイト列を置き換え文字(�)にしました"
+
+
+def readable(text: str) -> tuple[str, str]:
+    """The question as text any surface can show, and a note when bytes had to be replaced.
+
+    Undecodable bytes reach Python as lone surrogates (argv and stdin use surrogateescape); each
+    becomes U+FFFD so that the question is still answered and logged, never dropped."""
+    if not any("\udc80" <= ch <= "\udcff" for ch in text):
+        return text, ""
+    data = text.encode("utf-8", "surrogateescape")
+    return data.decode("utf-8", "replace"), REPLACED_NOTE
+
+
+def _stdin_lines():
+    """Standard input line by line, whatever its bytes: a Shift_JIS line in a UTF-8 batch is one
+    question with replaced characters, not the end of the batch."""
+    for raw in sys.stdin.buffer:
+        yield raw.decode("utf-8", "surrogateescape").rstrip("\r\n")
+
+
 @click.command()
 @click.argument("question")
 @click.option("--json", "as_json", is_flag=True, help="結果を JSON で出力します(QUESTION が - なら 1 行 1 問で読み、1 行 1 件で出力)。")
@@ -45,7 +66,8 @@ def _print_person(answer) -> None:
 def ask(question: str, as_json: bool, history: tuple[str, ...], session: str) -> None:
     """質問に答えます: 相談先・エスカレーションの要否・根拠となるマニュアルの箇所。
 
-    QUESTION に - を指定すると、標準入力から 1 行に 1 問ずつ読みます。
+    QUESTION に - を指定すると、標準入力から 1 行に 1 問ずつ読みます。どの行も必ず答えるか
+    (読めない文字は置き換えて答え、記録に注記します)、その行のエラーを出して次の行に進みます。
     """
     # Library warnings are for server logs; a person at the terminal gets the Japanese notes below.
     logging.basicConfig(level=logging.ERROR, format="%(name)s: %(message)s")
@@ -53,34 +75,37 @@ def ask(question: str, as_json: bool, history: tuple[str, ...], session: str) ->
         assistant = _assistant()
     except KasuharaError as exc:
         raise click.ClickException(str(exc)) from exc
-    questions = sys.stdin if question == "-" else [question]
+    batch = question == "-"
     failed = False
-    for line in questions:
-        line = line.rstrip("\n")
-        if question == "-" and not line.strip():
+    for line in (_stdin_lines() if batch else [question]):
+        if batch and not line.strip():
             continue
+        text, note = readable(line)
         try:
-            answer = assistant.ask(line, history=history, surface="cli", session_id=session)
+            answer = assistant.ask(text, history=[readable(h)[0] for h in history], surface="cli",
+                                   session_id=session, input_note=note)
         except KasuharaError as exc:
             failed = True
             if as_json:
-                click.echo(json.dumps({"question": line, "error": str(exc)}, ensure_ascii=False))
+                click.echo(json.dumps({"question": text, "error": str(exc)}, ensure_ascii=False))
                 continue
-            if question != "-":
+            if not batch:
                 raise click.ClickException(str(exc)) from exc
             click.echo(f"エラー: {exc}", err=True)
             continue
         if as_json:
-            click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
+            click.echo(json.dumps({**answer.to_json(), "input_note": note}, ensure_ascii=False))
         else:
+            if note:
+                click.echo(f"注意: {note}。", err=True)
             _print_person(answer)
-            if question == "-":
+            if batch:
                 click.echo("-" * 40)
     pending = assistant.question_log.pending_spool()
     if pending:
         click.echo(f"注意: 質問の記録先に接続できないため、{pending} 件を一時保存しています。"
                    "接続が戻ると自動で記録されます(`kasuhara logs status` で確認できます)。", err=True)
-    if failed and question == "-":
+    if failed and batch:
         sys.exit(1)
 
 
