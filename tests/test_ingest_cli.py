@@ -136,9 +136,13 @@ def test_a_broken_manifest_is_refused_and_the_index_untouched(indexed):
 
 
 def test_commands_have_help(cli_env):
-    for command in ("ingest", "chunks"):
-        result = invoke(command, "--help")
-        assert result.exit_code == 0 and len(result.stdout.strip()) > 40
+    ingest_help = invoke("ingest", "--help")
+    assert ingest_help.exit_code == 0
+    for words in ("PATHS", "corpus/manual/", "--force", "--json", "--quiet", "終了コード 3", "文字化け"):
+        assert words in ingest_help.stdout, words
+    chunks_help = invoke("chunks", "--help")
+    assert chunks_help.exit_code == 0 and "索引に入っているチャンク" in chunks_help.stdout
+    assert "--json" in chunks_help.stdout
 
 
 def test_ingest_reports_each_file_and_has_a_json_form(cli_env):

@@ -346,12 +346,27 @@ def test_render_answer_banner_and_citations(web_assistant) -> None:
     assert "<script" not in str(rendered) and "&lt;script&gt;" in str(rendered)
 
 
+@pytest.mark.parametrize("path", ["/gradio_api/upload", "/gradio_api/upload?upload_id=abc", "/upload",
+                                  "/officer/gradio_api/upload", "/gradio_api/upload_progress?upload_id=abc",
+                                  "/GRADIO_API/UPLOAD"])
+def test_uploads_are_refused_on_every_route(live_app, path: str) -> None:
+    files = {"files": ("note.txt", b"anonymous bytes", "text/plain")}
+    posted = httpx.post(f"{live_app.url}{path}", files=files, timeout=10)
+    assert posted.status_code == 403 and "ファイルを受け付けていません" in posted.text
+    assert httpx.get(f"{live_app.url}{path}", timeout=10).status_code == 403
+    assert httpx.get(f"{live_app.url}/healthz", timeout=10).status_code == 200  # the rest still works
+
+
 def test_unanswered_gets_its_own_banner(web_assistant) -> None:
-    answer = web_assistant.ask("駐車場の料金はいくらですか", surface="web")
-    if answer.answered:
-        pytest.skip("the corpus answers this question now")
+    """An abstaining Answer, built directly: whatever the corpus covers, the banner must show."""
+    from assistant.answering import Answer
+
+    route = web_assistant.router.fixed_route("none", ["マニュアルに記載なし(テスト)"])
+    body = web_assistant._extractive(route, [], False, None)
+    answer = Answer("駐車場の料金はいくらですか", body, False, route, [], "0" * 32, 1.0)
     main = render_answer(answer, web_assistant.templates, web_assistant.contacts)[0]["content"]
     assert "kh-unanswered" in main and "相談窓口" in main
+    assert web_assistant.policy.not_covered[:20] in main.replace("\\", "")
 
 
 def test_feedback_is_stored_with_the_answer(web_assistant) -> None:

@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None, pages: Sequence[str] = PAGES, a
     else:
         app.add_api_route("/", lambda: RedirectResponse(CONSOLE_PREFIX + "/", status_code=303),
                           methods=["GET"], include_in_schema=False)
+    app.add_middleware(NoUploads)  # added last, so outermost: before the console's login check too
     return app
 
 
@@ -72,6 +73,30 @@ def _eval_item_adder(settings: Settings):
         return add_from_log(settings, uid, level, evidence, answerable)
 
     return add
+
+
+class NoUploads:
+    """ASGI middleware: Gradio's upload routes (`/gradio_api/upload` under every mounted page) take
+    anonymous files, any number of them; no page here takes a file, so every upload route answers 403."""
+
+    MESSAGE = "このサイトではファイルを受け付けていません。".encode()
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and _is_upload(scope.get("path", "")):
+            await send({"type": "http.response.start", "status": 403,
+                        "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                                    (b"content-length", str(len(self.MESSAGE)).encode())]})
+            await send({"type": "http.response.body", "body": self.MESSAGE})
+            return
+        await self.app(scope, receive, send)
+
+
+def _is_upload(path: str) -> bool:
+    segments = [s for s in path.lower().split("/") if s]
+    return "upload" in segments or "upload_progress" in segments
 
 
 class SecurityHeaders:
