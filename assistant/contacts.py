@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
+import unicodedata
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
@@ -19,15 +21,31 @@ class Contact(BaseModel):
     how: str = ""
 
 
+def tel_uri(number: str) -> str:
+    """A `tel:` URI a phone can dial (RFC 3966: digits and a leading +), "" when there are no digits.
+    Separators, full-width digits and notes such as 「(例)」 are dropped: 「03-0000-0000(例)」 -> tel:0300000000."""
+    digits = re.sub(r"[^0-9+]", "", unicodedata.normalize("NFKC", number))
+    return f"tel:{digits}" if re.search(r"[0-9]", digits) else ""
+
+
 class Desk(BaseModel):
     name: str
     phone: str = ""
     email: str = ""
     hours: str = ""
 
+    @property
+    def tel(self) -> str:
+        return tel_uri(self.phone)
+
 
 class Emergency(BaseModel):
     note: str
+    number: str = "110"  # dialled from the urgent answer; the police in Japan
+
+    @property
+    def tel(self) -> str:
+        return tel_uri(self.number)
 
 
 class Contacts(BaseModel):

@@ -73,6 +73,13 @@ def test_chat_on_a_phone_banner_citation_and_rating(phone_session, web_assistant
     background = banner.evaluate("e => getComputedStyle(e).backgroundColor")
     assert background == "rgb(185, 28, 28)", background
     assert "本社の相談窓口" in page.locator("#kh-chat").inner_text()  # whom to consult
+    # One tap to call: the emergency number and the head-office desk, from corpus/contacts.toml.
+    calls = banner.locator("a.kh-call")
+    hrefs = [calls.nth(i).get_attribute("href") for i in range(calls.count())]
+    desk = web_assistant.contacts.head_office
+    assert hrefs == ["tel:110", "tel:" + "".join(ch for ch in desk.phone if ch.isdigit())]
+    assert "110番に電話する" in calls.first.inner_text() and calls.first.is_visible()
+    assert calls.first.bounding_box()["height"] >= 44  # a thumb can hit it
     banner.scroll_into_view_if_needed()
     screenshot(page, "chat-phone-banner.png", full_page=False)
 

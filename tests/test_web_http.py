@@ -426,3 +426,16 @@ def test_console_turns_a_logged_question_into_an_evaluation_item(web_settings, w
     added = json.loads(question_set.read_text(encoding="utf-8").splitlines()[-1])
     assert added["question"] == "お客様から「店を燃やす」と言われました" and added["level"] == "urgent"
     assert added["evidence"] == ["警察・弁護士との連携"]
+
+
+def test_urgent_answers_carry_call_links_and_others_do_not(web_assistant) -> None:
+    from assistant.contacts import tel_uri
+
+    assert tel_uri("03-0000-0000(例)") == "tel:0300000000"
+    assert tel_uri("０３（１２３４）５６７８") == "tel:0312345678"
+    assert tel_uri("+81 3-1234-5678") == "tel:+81312345678" and tel_uri("なし") == ""
+    urgent = web_assistant.ask("客に殴られた", surface="eval")
+    consult = web_assistant.ask("お客様に怒鳴られた。誰に相談すればいい？", surface="eval")
+    templates, contacts = web_assistant.templates, web_assistant.contacts
+    assert 'href="tel:110"' in render_answer(urgent, templates, contacts)[0]["content"]
+    assert "tel:" not in render_answer(consult, templates, contacts)[0]["content"]

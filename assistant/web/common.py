@@ -37,6 +37,9 @@ CSS = """
 .kh-consult { background: #eff6ff; color: #1e3a8a; border: 2px solid #3b82f6; }
 .kh-none { background: #f3f4f6; color: #111827; border: 2px solid #9ca3af; }
 .kh-unanswered { background: #fefce8; color: #713f12; border: 2px solid #ca8a04; }
+.kh-calls { display: flex; flex-wrap: wrap; gap: 0.5em; margin-top: 0.5em; }
+.kh-call { display: inline-block; background: #fff; color: #7f1d1d !important; border-radius: 6px;
+           padding: 0.6em 0.9em; text-decoration: none !important; font-weight: 700; min-height: 44px; }
 /* Gradio titles toasts with their English type; show it in Japanese. */
 .toast-title.error, .toast-title.warning, .toast-title.info, .toast-title.success { font-size: 0 !important; }
 .toast-title.error::before { content: "エラー"; font-size: var(--text-md); }

@@ -60,8 +60,21 @@ def _banner(answer: Any, contacts: Any) -> str:
     lines = [f'<div class="kh-banner kh-{route.level}">{icon} {label}: {html_text(route.route)}']
     if route.level == "urgent":
         lines.append(f"<br>{html_text(contacts.emergency.note)}")
+        lines.append(_call_links(contacts))
     lines.append("</div>")
     return "".join(lines)
+
+
+def _call_links(contacts: Any) -> str:
+    """Links a phone dials with one tap: the emergency number, then the head-office desk."""
+    links = []
+    if contacts.emergency.tel:
+        links.append((contacts.emergency.tel, f"{contacts.emergency.number}番に電話する"))
+    desk = contacts.head_office
+    if desk.tel:
+        links.append((desk.tel, f"{desk.name}に電話する({desk.phone})"))
+    anchors = "".join(f'<a class="kh-call" href="{html_text(uri)}">☎ {html_text(label)}</a>' for uri, label in links)
+    return f'<div class="kh-calls">{anchors}</div>' if anchors else ""
 
 
 def _body_lines(answer: Any, templates: dict[str, str], contacts: Any) -> list[str]:
