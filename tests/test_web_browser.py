@@ -107,6 +107,24 @@ def test_chat_on_a_phone_banner_citation_and_rating(phone_session, web_assistant
     assert page.locator("#kh-send").is_visible()
 
 
+def test_the_keys_shown_next_to_the_box_are_the_keys_that_work(browser_session, web_assistant) -> None:
+    page = browser_session.new_page()
+    page.goto(browser_session.base + "/")
+    hint = page.locator("#kh-keys").inner_text()
+    assert "Shift + Enter で送ります" in hint and "Enter キーで改行" in hint and "「送信」" in hint
+    box = page.locator("#kh-question textarea")
+    box.click()
+    box.type("お客様に怒鳴られた(キー操作)")
+    box.press("Enter")
+    box.type("誰に相談すれば？")
+    assert box.input_value() == "お客様に怒鳴られた(キー操作)\n誰に相談すれば？"  # Enter: a new line
+    assert page.locator("#kh-chat [data-testid='bot']").count() == 0  # and nothing sent
+    box.press("Shift+Enter")  # Shift+Enter: sent
+    page.locator("#kh-chat .kh-banner").first.wait_for(timeout=30_000)
+    row = wait_for(lambda: newest(web_assistant, "(キー操作)"))
+    assert row.question == "お客様に怒鳴られた(キー操作)\n誰に相談すれば？"
+
+
 def test_chat_examples_dislike_and_new_conversation(browser_session, web_assistant) -> None:
     page = browser_session.new_page()
     page.goto(browser_session.base + "/")

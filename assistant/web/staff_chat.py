@@ -44,6 +44,9 @@ NOTE = (
     "確認するために記録されます。お客様や自分の氏名・電話番号などの個人情報は入力しないでください。"
 )
 
+# What Gradio's multi-line Textbox does: Enter adds a line, Shift+Enter submits (a browser test checks).
+KEYS_HINT = "「送信」ボタンか Shift + Enter で送ります。Enter キーで改行します。"
+
 # Plain symbols present in common Japanese fonts (no emoji font needed on shop-floor PCs).
 _BANNER_ICONS = {"urgent": "⚠", "report": "▲", "consult": "●", "none": "■", "outside": "○"}
 
@@ -209,6 +212,7 @@ class StaffChat:
                     autofocus=True,
                 )
                 send = gr.Button("送信", variant="primary", scale=1, min_width=80, elem_id="kh-send")
+            gr.Markdown(KEYS_HINT, elem_classes=["kh-note"], elem_id="kh-keys")
             new = gr.Button("新しい相談を始める", variant="secondary", size="sm", elem_id="kh-new")
             gr.Markdown(NOTE, elem_classes=["kh-note"])
 
