@@ -22,12 +22,8 @@ from pathlib import Path
 from assistant.answering import Assistant
 from assistant.settings import Settings
 from evals.dataset import load_questions
+from evals.metrics import percentile
 from ingest.pipeline import run_ingest
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def main() -> None:
@@ -58,13 +54,13 @@ def main() -> None:
 
     ask_p50, embed_p50 = statistics.median(ask_ms), statistics.median(embed_ms)
     print(f"questions: {len(questions)} x {args.rounds} rounds")
-    print(f"ask (warm, incl. log write)  p50 {ask_p50:7.1f} ms   p95 {percentile(ask_ms, 0.95):7.1f} ms")
-    print(f"bare query embedding        p50 {embed_p50:7.1f} ms   p95 {percentile(embed_ms, 0.95):7.1f} ms")
+    print(f"ask (warm, incl. log write)  p50 {ask_p50:7.1f} ms   p95 {percentile(ask_ms, 95):7.1f} ms")
+    print(f"bare query embedding        p50 {embed_p50:7.1f} ms   p95 {percentile(embed_ms, 95):7.1f} ms")
     print(f"ratio ask/embedding (p50)   {ask_p50 / embed_p50:.2f}x   (target <= 1.5x)")
     print(f"learned router (route)      p50 {statistics.median(learned_ms):7.3f} ms   "
-          f"p95 {percentile(learned_ms, 0.95):7.3f} ms   (target: <= 2 ms p50 added to ask)")
+          f"p95 {percentile(learned_ms, 95):7.3f} ms   (target: <= 2 ms p50 added to ask)")
     print(f"lexicon router it replaced  p50 {statistics.median(lexicon_ms):7.3f} ms   "
-          f"p95 {percentile(lexicon_ms, 0.95):7.3f} ms")
+          f"p95 {percentile(lexicon_ms, 95):7.3f} ms")
     print(f"cold start `kasuhara ask` process: {cold:.2f} s")
 
 

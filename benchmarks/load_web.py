@@ -36,6 +36,8 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from evals.metrics import percentile  # noqa: E402  (the project's one percentile)
+
 QUESTIONS = [
     "お客様に大声で怒鳴られました。誰に相談すればいいですか？",
     "お客様から「土下座しろ」と言われました。",
@@ -150,15 +152,6 @@ async def staff_member(n: int, url: str, fn_index: int, until: float, run_id: st
             await asyncio.sleep(rng.uniform(*think))
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    k = (len(ordered) - 1) * p
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
-
-
 def check_log(data_dir: Path, run_id: str, answered: list[str]) -> tuple[int, list[str]]:
     from assistant.question_log import LogFilters, QuestionLog
     from assistant.settings import Settings
@@ -210,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"questions sent: {len(results.sent)}, answered: {len(results.answered)}, "
               f"errors: {sum(results.errors.values())} {dict(results.errors) or ''}")
         if ms:
-            print(f"latency ms: p50 {percentile(ms, 0.5):.0f}  p95 {percentile(ms, 0.95):.0f}  "
+            print(f"latency ms: p50 {percentile(ms, 50):.0f}  p95 {percentile(ms, 95):.0f}  "
                   f"max {max(ms):.0f}  mean {statistics.fmean(ms):.0f}")
         print(f"throughput: {len(results.answered) / wall:.1f} answers/s over {wall:.0f} s")
         ok = not results.errors
