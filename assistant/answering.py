@@ -41,6 +41,7 @@ from assistant.router_model import (
 from assistant.routing import Route, Router, load_policy
 from assistant.safety import injection_phrase
 from assistant.settings import Settings
+from assistant.text import replace_unreadable
 from assistant.topics import TopicGap, TopicGaps, load_topics
 from assistant.webhook import notifier_from_settings
 from ingest.index import IndexReader, IndexStore
@@ -232,8 +233,10 @@ class Assistant:
         """Answer and log one question. `input_note` says what the surface did to the input before
         (e.g. undecodable bytes replaced); it is logged with the question. Raises InvalidQuestionError."""
         started = time.perf_counter()
+        question, replaced = replace_unreadable(question)
+        input_note = input_note or replaced  # a surface may have replaced bytes already, and said so
         question = clean_question(question, self.settings.max_question_chars)
-        history = [h for h in (_CONTROL.sub(" ", h).strip() for h in history) if h]
+        history = [h for h in (_CONTROL.sub(" ", replace_unreadable(h)[0]).strip() for h in history) if h]
         self.refresh()
         index = self._index
         text, alone = self._context(question, history, index)

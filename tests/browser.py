@@ -265,9 +265,11 @@ def queue_call(base: str, fn_index: int, data: list[Any], session_hash: str | No
 
     session_hash = session_hash or secrets.token_hex(6)
     with httpx.Client(base_url=base, cookies=cookies, timeout=timeout) as client:
-        joined = client.post("/gradio_api/queue/join", json={
-            "data": data, "fn_index": fn_index, "session_hash": session_hash, "event_data": None,
-            "trigger_id": None})
+        # Escaped JSON, as a browser's JSON.stringify sends it: a lone surrogate travels as "\\udc80".
+        payload = {"data": data, "fn_index": fn_index, "session_hash": session_hash, "event_data": None,
+                   "trigger_id": None}
+        joined = client.post("/gradio_api/queue/join", content=json.dumps(payload),
+                             headers={"content-type": "application/json"})
         if joined.status_code != 200:
             return {"status": joined.status_code, "body": joined.text}
         logs: list[dict[str, Any]] = []

@@ -4,6 +4,7 @@ closed without a login, the staff API unable to read the log, CSV export, errors
 from __future__ import annotations
 
 import csv
+import json
 import io
 import threading
 import time
@@ -439,3 +440,22 @@ def test_urgent_answers_carry_call_links_and_others_do_not(web_assistant) -> Non
     templates, contacts = web_assistant.templates, web_assistant.contacts
     assert 'href="tel:110"' in render_answer(urgent, templates, contacts)[0]["content"]
     assert "tel:" not in render_answer(consult, templates, contacts)[0]["content"]
+
+
+def test_a_question_with_odd_characters_gets_the_full_urgent_answer(live_app, web_assistant) -> None:
+    """Lone surrogates (what undecodable bytes become), a NUL, a direction override and an emoji,
+    sent as JSON over the chat's own queue API: the urgent guidance is shown, not an error."""
+    question = "客に殴られた\udc80\udcff\x00\u202e😀(奇妙な文字)"
+    message = ask_over_http(live_app.url, question)
+    shown = json.dumps(message["output"], ensure_ascii=False)
+    assert "kh-urgent" in shown and "tel:110" in shown and "本社" in shown
+    row = wait_for_row(web_assistant, "(奇妙な文字)")
+    assert row.level == "urgent" and "\ufffd" in row.question and row.input_note.startswith("読めないバイト列")
+
+
+def wait_for_row(web_assistant, text: str):
+    from assistant.question_log import LogFilters
+
+    rows = web_assistant.question_log.list(LogFilters(text=text, limit=1))
+    assert rows, f"no logged question holds {text!r}"
+    return rows[0]

@@ -11,6 +11,7 @@ import click
 from assistant.errors import KasuharaError
 from assistant.levels import LEVEL_LABELS
 from assistant.settings import Settings
+from assistant.text import replace_unreadable
 
 
 def _assistant():
@@ -35,20 +36,6 @@ def _print_person(answer) -> None:
     if not answer.answered:
         click.echo("※ マニュアルに該当する記載がないため、相談窓口を案内しています。")
     click.echo(f"記録ID: {answer.log_id}  ({answer.latency_ms:.0f} ms)")
-
-
-REPLACED_NOTE = "読めないバイト列を置き換え文字(�)にしました"
-
-
-def readable(text: str) -> tuple[str, str]:
-    """The question as text any surface can show, and a note when bytes had to be replaced.
-
-    Undecodable bytes reach Python as lone surrogates (argv and stdin use surrogateescape); each
-    becomes U+FFFD so that the question is still answered and logged, never dropped."""
-    if not any("\udc80" <= ch <= "\udcff" for ch in text):
-        return text, ""
-    data = text.encode("utf-8", "surrogateescape")
-    return data.decode("utf-8", "replace"), REPLACED_NOTE
 
 
 def _stdin_lines():
@@ -80,10 +67,9 @@ def ask(question: str, as_json: bool, history: tuple[str, ...], session: str) ->
     for line in (_stdin_lines() if batch else [question]):
         if batch and not line.strip():
             continue
-        text, note = readable(line)
+        text, note = replace_unreadable(line)
         try:
-            answer = assistant.ask(text, history=[readable(h)[0] for h in history], surface="cli",
-                                   session_id=session, input_note=note)
+            answer = assistant.ask(text, history=history, surface="cli", session_id=session, input_note=note)
         except KasuharaError as exc:
             failed = True
             if as_json:
