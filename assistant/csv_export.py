@@ -15,13 +15,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from assistant.levels import LEVEL_LABELS
+from assistant.levels import LEVEL_LABELS, feedback_label
 from assistant.question_log import OFFICE_TZ, LogRow
 
 BOM = "\ufeff"
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
 
-FEEDBACK_LABELS = {1: "役に立った", -1: "役に立たなかった", None: ""}
 
 
 def safe_cell(value: Any) -> str:
@@ -62,7 +61,7 @@ LOG_COLUMNS: list[tuple[str, Callable[[LogRow], Any]]] = [
     ("判定理由", lambda r: " / ".join(r.reasons)),
     ("回答済み", lambda r: "はい" if r.answered else "いいえ"),
     ("対応状況", lambda r: r.status),
-    ("評価", lambda r: FEEDBACK_LABELS.get(r.feedback, str(r.feedback))),
+    ("評価", lambda r: feedback_label(r.feedback)),
     ("評価日時(JST)", lambda r: _local_time(r.feedback_at)),
     ("質問", lambda r: r.question),
     ("入力の注記", lambda r: r.input_note),

@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from assistant.errors import KasuharaError
-from assistant.levels import LEVEL_LABELS
+from assistant.levels import LEVEL_LABELS, feedback_label
 from assistant.question_log import (
     FEEDBACK_FILTERS,
     LEVELS,
@@ -31,7 +31,6 @@ from assistant.question_log import (
 )
 from assistant.settings import Settings
 
-FEEDBACK_LABELS = {1: "役に立った", -1: "役に立たなかった", None: "なし"}
 _BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _QUESTION_WIDTH = 60
 
@@ -189,7 +188,7 @@ def _show_lines(row: LogRow, log: QuestionLog) -> Iterator[str]:
     yield f"回答: {'あり' if row.answered else 'なし(マニュアルで回答できず)'}    方式: {row.answer_mode}"
     if row.fallback_reason:
         yield f"フォールバック理由: {printable(row.fallback_reason)}"
-    yield f"対応状況: {row.status}    評価: {FEEDBACK_LABELS.get(row.feedback, row.feedback)}"
+    yield f"対応状況: {row.status}    評価: {feedback_label(row.feedback)}"
     yield f"所要時間: {row.latency_ms:.0f} ms    埋め込みモデル: {printable(row.embedder) or '-'}    索引: {printable(row.index_version) or '-'}"
     yield ""
     yield "質問:"

@@ -21,9 +21,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 import assistant.web  # noqa: F401  (Gradio environment first)
-from assistant.csv_export import FEEDBACK_LABELS, csv_bytes
+from assistant.csv_export import csv_bytes
 from assistant.errors import KasuharaError
-from assistant.levels import LEVEL_LABELS
+from assistant.levels import LEVEL_LABELS, feedback_label
 from assistant.question_log import (
     LEVELS,
     OFFICE_TZ,
@@ -190,7 +190,7 @@ class OfficerConsole:
         meta = "\n".join([
             f"日時: {_local(row.created_at, seconds=True)}(JST)  経路: {row.surface}  所要: {row.latency_ms:.0f} ms",
             f"区分: {LEVEL_LABELS.get(row.level, row.level)}({row.level})  回答: {'あり' if row.answered else '未回答'}"
-            f"  評価: {FEEDBACK_LABELS.get(row.feedback, '') or '未評価'}",
+            f"  評価: {feedback_label(row.feedback)}",
             "判定理由: " + (" / ".join(row.reasons) or "-"),
             f"回答方式: {row.answer_mode}" + (f"(フォールバック: {row.fallback_reason})" if row.fallback_reason else ""),
             f"索引: {row.index_version}  埋め込み: {row.embedder}",
