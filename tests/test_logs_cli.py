@@ -268,3 +268,20 @@ def test_bad_database_url_is_a_japanese_error(tmp_path: Path, monkeypatch: pytes
     monkeypatch.setenv("KASUHARA_DATABASE_URL", "not a url")
     result = run("status")
     assert result.exit_code == 1 and "データベースURL" in result.stderr
+
+
+def test_an_unrated_answer_has_one_name_in_the_cli_and_the_csv(tmp_path) -> None:
+    """Issue 10: the CLI said なし, the CSV left it empty and the console said 未評価."""
+    from dataclasses import fields
+
+    from assistant.cli.logs_commands import _show_lines
+    from assistant.csv_export import LOG_COLUMNS
+    from assistant.question_log import LogRecord, LogRow, QuestionLog
+
+    record = LogRecord.new(surface="cli", question="q", level="consult", answered=True)
+    unrated = LogRow(**{f.name: getattr(record, f.name) for f in fields(LogRecord)})
+    rated = LogRow(**{f.name: getattr(record, f.name) for f in fields(LogRecord)}, feedback=-1)
+    column = dict(LOG_COLUMNS)["評価"]
+    assert column(unrated) == "未評価" and column(rated) == "役に立たなかった"
+    lines = _show_lines(unrated, QuestionLog("sqlite://", tmp_path / "spool"))
+    assert any(line.endswith("評価: 未評価") for line in lines)
