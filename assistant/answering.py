@@ -10,17 +10,18 @@ import re
 import sys
 import threading
 import time
-import tomllib
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
+from assistant.answer_parts import AnswerParts, answer_text, compose_parts, load_wording
 from assistant.calibration import Calibration
 from assistant.citations import Citation, cite
 from assistant.contacts import Contacts, load_contacts
 from assistant.embeddings import cached_question_vectors, get_embeddings
 from assistant.errors import KasuharaError
 from assistant.glossary import load_glossary
+from assistant.language import JAPANESE, question_language
 from assistant.levels import LEVELS
 from assistant.question_log import (
     LevelCorrection,
@@ -38,7 +39,8 @@ from assistant.router_model import (
     load_or_fit,
     training_key,
 )
-from assistant.routing import Route, Router, load_policy
+from assistant.policy import load_policy
+from assistant.routing import Route, Router
 from assistant.safety import injection_phrase
 from assistant.settings import Settings
 from assistant.text import replace_unreadable
@@ -66,11 +68,16 @@ class InvalidQuestionError(KasuharaError):
 
 @dataclass(frozen=True)
 class Answer:
+    """One answered question. `parts` is what the answer says (level, what to do, whom to contact,
+    quotes, reasons) and what every surface renders; `answer` is its text rendering (or the LLM's
+    wording of it, `mode` "llm"), never parsed."""
+
     question: str
     answer: str
     answered: bool
     route: Route
     citations: list[Citation]
+    parts: AnswerParts
     log_id: str
     latency_ms: float
     mode: str = "extractive"
@@ -82,6 +89,8 @@ class Answer:
             "question": self.question,
             "answer": self.answer,
             "answered": self.answered,
+            "language": self.parts.language,
+            "parts": self.parts.to_json(),
             "escalation": self.route.to_json(),
             "citations": [c.to_json() for c in self.citations],
             "log_id": self.log_id,
@@ -149,7 +158,9 @@ class Assistant:
         if self.calibration.embedder != self.embeddings.name:
             log.warning("calibration was fitted for %s, not %s; run `kasuhara eval calibrate`",
                         self.calibration.embedder, self.embeddings.name)
-        self.templates = tomllib.loads((self.settings.prompts_dir / "extractive.toml").read_text(encoding="utf-8"))
+        self.wording = load_wording(self.settings.prompts_dir / "extractive.toml")
+        self._language_words = {language: frozenset(map(str.lower, table.get("words", [])))
+                                for language, table in self.wording.items() if language != JAPANESE}
         self.question_log = question_log or QuestionLog.open(self.settings)
         self._corrections = corrections or self.question_log.level_corrections
         self.chat_model = chat_model
@@ -244,7 +255,8 @@ class Assistant:
         decision = self.decide(text, retrieval, index)
         route, answered, gap = decision.route, decision.answered, decision.gap
         citations = cite(self._supporting_chunks(route, retrieval)) if answered else []
-        body = self._extractive(route, citations, answered, gap)
+        parts = self.compose(route, citations, answered, gap, self.language_of(question))
+        body = answer_text(parts, self.wording[parts.language])
         mode, fallback = "extractive", None
         if self.settings.llm_model or self.chat_model is not None:
             body, mode, fallback = self._generate(question, route, citations, body, answered)
@@ -254,10 +266,11 @@ class Assistant:
             reasons=route.reasons, answered=answered, retrieved=[h.to_log() for h in retrieval.hits],
             citations=[c.to_json() for c in citations], answer=body, answer_mode=mode,
             fallback_reason=fallback, latency_ms=latency, embedder=self.embeddings.name,
-            index_version=index.reader.version, input_note=input_note,
+            index_version=index.reader.version, input_note=input_note, parts=parts.to_json(),
         )
         log_id = self.question_log.record(record)
-        answer = Answer(question, body, answered, route, citations, log_id, latency, mode, fallback, retrieval)
+        answer = Answer(question, body, answered, route, citations, parts, log_id, latency, mode, fallback,
+                        retrieval)
         if surface != "eval":
             self._notify(answer)
         return answer
@@ -323,35 +336,20 @@ class Assistant:
                 chosen.append(chunk)
         return chosen
 
-    def _extractive(self, route: Route, citations: list[Citation], answered: bool,
-                    gap: TopicGap | None) -> str:
-        t, c = self.templates, self.contacts
-        org = t["org_label"]
-        lines: list[str] = []
-        if route.level == "outside":
-            lines.append(org + t["level_banner"].format(label=route.label, route=route.route))
-            lines.append(f"{org}{route.guidance}")
-        elif not answered:
-            lines.append(f"{org}{self.policy.not_covered}")
-            if gap is not None:
-                lines.append(org + t["topic_gap_line"].format(topic=gap.name, chapter=gap.chapter))
-        else:
-            lines.append(org + t["level_banner"].format(label=route.label, route=route.route))
-            if route.level == "urgent":
-                lines.append(org + t["emergency_line"].format(note=c.emergency.note))
-            lines.append(f"{org}{route.guidance}")
-            if route.level == "consult":
-                lines.append(org + t["onsite_line"].format(role=c.onsite.role, how=c.onsite.how))
-                if c.small_business:
-                    lines.append(org + t["small_business_line"].format(
-                        role=c.small_business.role, how=c.small_business.how))
-        if route.level in ("urgent", "report") or not answered:
-            line = org + t["head_office_line"].format(**c.head_office.model_dump())
-            lines.append(line + (t["example_note"] if c.example_values else ""))
-        if citations:
-            lines.append(t["manual_heading"])
-            lines += [t["quote_line"].format(quote=x.quote, n=x.n) for x in citations]
-        return "\n".join(lines)
+    def language_of(self, question: str) -> str:
+        """The language the organisation's parts are shown in: Japanese, or one of the wording's."""
+        return question_language(question, self._language_words)
+
+    def compose(self, route: Route, citations: list[Citation], answered: bool, gap: TopicGap | None = None,
+                language: str = JAPANESE) -> AnswerParts:
+        """The parts of an answer in `language`, from the policy's, the contacts' and the wording's texts."""
+        policy = self.policy
+        return compose_parts(
+            policy.level_text(route.level, language), answered, citations, route.reasons,
+            self.contacts.in_language(language), self.wording[language], language,
+            not_covered=policy.not_covered_in(language),
+            topic_gap=(gap.name, gap.chapter) if gap is not None else None,
+        )
 
     def _generate(self, question: str, route: Route, citations: list[Citation], extractive: str,
                   answered: bool) -> tuple[str, str, str | None]:

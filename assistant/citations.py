@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from ingest.chunks import Chunk
@@ -41,6 +42,33 @@ def cite(chunks: list[Chunk]) -> list[Citation]:
                  " › ".join(p for p in c.section_path if p and p != c.page_title))
         for n, c in enumerate(unique, start=1)
     ]
+
+
+_LEAD_MARKS = re.compile(r"^[\s・•○●◯➢▶■□◆◇※\-–—*]+|^(?:\(?[0-9０-９①-⑳]+[.)．）]\s*)")
+LABEL_LEAD_CHARS = 14  # first words of a passage in its label; grown until no two labels are equal
+_LABEL_LEAD_MAX = 60
+
+
+def citation_labels(citations: Sequence[Citation]) -> list[str]:
+    """One label per citation that can be told apart at a glance: where the passage sits, its page,
+    and its first words, e.g. 「[2] 相談窓口・相談対応者の設置 p.28 ─ 現場監督者(例:店長)1名を…」.
+
+    Passages under one heading differ by their first words; those are lengthened (up to 60
+    characters) while two labels, numbers aside, would still read the same."""
+    leads = [_LEAD_MARKS.sub("", " ".join(c.quote.split())) for c in citations]
+    size = LABEL_LEAD_CHARS
+    while True:
+        bodies = [_label_body(c, lead, size) for c, lead in zip(citations, leads)]
+        if len(set(bodies)) == len(bodies) or size >= _LABEL_LEAD_MAX:
+            return [f"[{c.n}] {body}" for c, body in zip(citations, bodies)]
+        size += 8
+
+
+def _label_body(citation: Citation, lead: str, size: int) -> str:
+    where = citation.heading.split(" › ")[-1] if citation.heading else citation.page_title or citation.section
+    page = f" p.{citation.page}" if citation.page not in (None, "") else ""
+    first_words = lead if len(lead) <= size else lead[:size] + "…"
+    return f"{where}{page} ─ {first_words}"
 
 
 def _nfkc(text: str) -> str:

@@ -6,8 +6,9 @@ import re
 import tomllib
 import unicodedata
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from assistant.errors import KasuharaError
 
@@ -17,6 +18,7 @@ class ContactsError(KasuharaError):
 
 
 class Contact(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error, not a silent default
     role: str
     how: str = ""
 
@@ -29,6 +31,7 @@ def tel_uri(number: str) -> str:
 
 
 class Desk(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error, not a silent default
     name: str
     phone: str = ""
     email: str = ""
@@ -40,6 +43,7 @@ class Desk(BaseModel):
 
 
 class Emergency(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error, not a silent default
     note: str
     number: str = "110"  # dialled from the urgent answer; the police in Japan
 
@@ -49,18 +53,44 @@ class Emergency(BaseModel):
 
 
 class Contacts(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error, not a silent default
     example_values: bool = False
     organisation: str = ""
     onsite: Contact
     small_business: Contact | None = None
     head_office: Desk
     emergency: Emergency
+    # {language: the same fields, texts only}; what a language leaves out is taken from above
+    text: dict[str, dict[str, Any]] = {}
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return tuple(self.text)
+
+    def in_language(self, language: str) -> Contacts:
+        """The directory with `language`'s texts laid over the default ones; unchanged when the
+        file has no texts in that language."""
+        translated = self.text.get(language)
+        if not translated:
+            return self
+        return Contacts.model_validate(_merged(self.model_dump(exclude={"text"}), translated))
+
+
+def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        nested = isinstance(value, dict) and isinstance(base.get(key), dict)
+        merged[key] = _merged(base[key], value) if nested else value
+    return merged
 
 
 def load_contacts(path: Path) -> Contacts:
     if not path.is_file():
         raise ContactsError(f"連絡先ファイルが見つかりません: {path}")
     try:
-        return Contacts.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))
+        contacts = Contacts.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))
+        for language in contacts.languages:  # a misspelt key in a translation fails now, not mid-answer
+            contacts.in_language(language)
+        return contacts
     except (tomllib.TOMLDecodeError, ValidationError) as exc:
         raise ContactsError(f"連絡先ファイル {path} の内容が正しくありません: {exc}") from exc

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from assistant.calibration import Calibration, CalibrationError
 from assistant.errors import KasuharaError
-from assistant.routing import load_policy, missing_cites
+from assistant.policy import load_policy
+from assistant.routing import missing_cites
 from assistant.settings import Settings
 from ingest.chunks import Chunk, corpus_fingerprint
 

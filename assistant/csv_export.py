@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from assistant.levels import LEVEL_LABELS, feedback_label
+from assistant.answer_parts import (
+    AnswerParts,
+    contact_lines,
+    guidance_lines,
+    logged_parts,
+)
+from assistant.levels import feedback_label
 from assistant.question_log import OFFICE_TZ, LogRow
 
 BOM = "\ufeff"
@@ -43,51 +49,49 @@ def _local_time(value: datetime | None) -> str:
     return value.astimezone(OFFICE_TZ).strftime("%Y-%m-%d %H:%M:%S") if value else ""
 
 
-def _citations(row: LogRow) -> str:
-    parts = []
-    for c in row.citations:
-        page = f" p.{c['page']}" if c.get("page") not in (None, "") else ""
-        parts.append(f"{c.get('section') or c.get('chunk_id', '')}{page}")
-    return " / ".join(parts)
-
-
-# (header shown to officers, how to get the value from a row)
-LOG_COLUMNS: list[tuple[str, Callable[[LogRow], Any]]] = [
-    ("ID", lambda r: r.uid),
-    ("日時(JST)", lambda r: _local_time(r.created_at)),
-    ("利用経路", lambda r: r.surface),
-    ("セッション", lambda r: r.session_id),
-    ("区分", lambda r: LEVEL_LABELS.get(r.level, r.level)),
-    ("判定理由", lambda r: " / ".join(r.reasons)),
-    ("回答済み", lambda r: "はい" if r.answered else "いいえ"),
-    ("対応状況", lambda r: r.status),
-    ("評価", lambda r: feedback_label(r.feedback)),
-    ("評価日時(JST)", lambda r: _local_time(r.feedback_at)),
-    ("質問", lambda r: r.question),
-    ("入力の注記", lambda r: r.input_note),
-    ("回答", lambda r: r.answer),
-    ("引用", _citations),
-    ("回答方式", lambda r: r.answer_mode),
-    ("フォールバック理由", lambda r: r.fallback_reason or ""),
-    ("所要時間(ms)", lambda r: f"{r.latency_ms:.0f}"),
-    ("埋め込みモデル", lambda r: r.embedder),
-    ("索引バージョン", lambda r: r.index_version),
+# (header shown to officers, how to get the value from a row and its answer's parts)
+LOG_COLUMNS: list[tuple[str, Callable[[LogRow, AnswerParts], Any]]] = [
+    ("ID", lambda r, p: r.uid),
+    ("日時(JST)", lambda r, p: _local_time(r.created_at)),
+    ("利用経路", lambda r, p: r.surface),
+    ("セッション", lambda r, p: r.session_id),
+    ("区分", lambda r, p: p.level.label),
+    ("対応先", lambda r, p: p.level.route),
+    ("判定理由", lambda r, p: " / ".join(r.reasons)),
+    ("回答済み", lambda r, p: "はい" if r.answered else "いいえ"),
+    ("対応状況", lambda r, p: r.status),
+    ("評価", lambda r, p: feedback_label(r.feedback)),
+    ("評価日時(JST)", lambda r, p: _local_time(r.feedback_at)),
+    ("質問", lambda r, p: r.question),
+    ("入力の注記", lambda r, p: r.input_note),
+    ("言語", lambda r, p: p.language),
+    ("いまやること", lambda r, p: "\n".join(guidance_lines(p))),
+    ("相談先", lambda r, p: "\n".join(contact_lines(p))),
+    ("回答", lambda r, p: r.answer),
+    ("引用", lambda r, p: "\n".join(p.labels)),
+    ("回答方式", lambda r, p: r.answer_mode),
+    ("フォールバック理由", lambda r, p: r.fallback_reason or ""),
+    ("所要時間(ms)", lambda r, p: f"{r.latency_ms:.0f}"),
+    ("埋め込みモデル", lambda r, p: r.embedder),
+    ("索引バージョン", lambda r, p: r.index_version),
 ]
 
 
-def write_csv(rows: Iterable[LogRow], fp: IO[str]) -> None:
-    """Question-log rows as CSV to a text stream (open files with newline="")."""
+def write_csv(rows: Iterable[LogRow], fp: IO[str], labels: Mapping[str, str]) -> None:
+    """Question-log rows as CSV to a text stream (open files with newline="").
+    `labels`: {level id: label}, the policy's."""
     header = [name for name, _ in LOG_COLUMNS]
-    write_table(header, ([get(r) for _, get in LOG_COLUMNS] for r in rows), fp)
+    table = ((row, logged_parts(row, labels)) for row in rows)
+    write_table(header, ([get(r, p) for _, get in LOG_COLUMNS] for r, p in table), fp)
 
 
-def csv_bytes(rows: Iterable[LogRow]) -> bytes:
+def csv_bytes(rows: Iterable[LogRow], labels: Mapping[str, str]) -> bytes:
     """The same CSV as UTF-8 bytes (BOM included), e.g. for a download or stdout."""
     buffer = io.StringIO(newline="")
-    write_csv(rows, buffer)
+    write_csv(rows, buffer, labels)
     return buffer.getvalue().encode("utf-8", "replace")
 
 
-def export_csv(rows: Iterable[LogRow], path: Path | str) -> None:
+def export_csv(rows: Iterable[LogRow], path: Path | str, labels: Mapping[str, str]) -> None:
     with open(path, "w", encoding="utf-8", errors="replace", newline="") as fp:
-        write_csv(rows, fp)
+        write_csv(rows, fp, labels)

@@ -1,5 +1,5 @@
-"""Level ids, most severe first, and feedback labels: the one definition every module uses (the
-levels' full labels live in the policy file).
+"""Level ids, most severe first, and feedback labels: the one definition every module uses. The
+levels' labels are the policy file's (`assistant.policy.Policy.labels`).
 
 `outside` is not about customer harassment at all (pay, shifts, a boss's power harassment, a
 customer's own complaint): answered with a referral, never from the manual.
@@ -8,8 +8,6 @@ customer's own complaint): answered with a referral, never from the manual.
 from __future__ import annotations
 
 LEVELS = ("urgent", "report", "consult", "none", "outside")
-# Short labels for lists and exports; the policy file's `label` says the same for each level.
-LEVEL_LABELS = {"urgent": "緊急", "report": "報告", "consult": "相談", "none": "情報", "outside": "対象外"}
 
 # Staff feedback on an answer, as every surface (CLI, console, CSV) names it.
 FEEDBACK_LABELS = {1: "役に立った", -1: "役に立たなかった"}

@@ -127,6 +127,7 @@ class LogRecord:
     embedder: str
     index_version: str
     input_note: str = ""  # what was done to the input before answering (undecodable bytes replaced)
+    parts: dict[str, Any] | None = None  # `AnswerParts.to_json()`; None for rows logged before parts existed
 
     def __post_init__(self) -> None:
         if not _UID_RE.fullmatch(self.uid):
@@ -156,6 +157,7 @@ class LogRecord:
         embedder: str = "",
         index_version: str = "",
         input_note: str = "",
+        parts: dict[str, Any] | None = None,
     ) -> LogRecord:
         """A record with a fresh uid (generated here, so spool replays stay idempotent) and now."""
         return cls(
@@ -176,6 +178,7 @@ class LogRecord:
             embedder=embedder,
             index_version=index_version,
             input_note=input_note,
+            parts=parts,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -364,6 +367,7 @@ questions = sa.Table(
     sa.Column("embedder", sa.String(200), nullable=False),
     sa.Column("index_version", sa.String(200), nullable=False),
     sa.Column("input_note", sa.Text, nullable=False, server_default=""),
+    sa.Column("parts", sa.JSON, nullable=True),
     sa.Column("feedback", sa.SmallInteger, nullable=True),
     sa.Column("feedback_at", UTCDateTime, nullable=True),
     sa.Column("status", sa.String(8), nullable=False),
@@ -445,6 +449,7 @@ def _storable(rec: LogRecord, mask: bool) -> LogRecord:
         embedder=_clean_text(rec.embedder),
         index_version=_clean_text(rec.index_version),
         input_note=_clean_text(rec.input_note),
+        parts=None if rec.parts is None else _plain(rec.parts),
     )
 
 

@@ -8,52 +8,16 @@ short list of safety phrases that can only raise a message to urgent.
 
 from __future__ import annotations
 
-import tomllib
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Iterable
 
 import numpy as np
-from pydantic import BaseModel, ValidationError, field_validator
 
-from assistant.errors import KasuharaError
-from assistant.levels import LEVELS
+from assistant.policy import Level, Policy, PolicyError
 from assistant.router_model import ModelDecision, RouterModel
 from assistant.text import fold
 from ingest.chunks import Chunk
-
-
-class PolicyError(KasuharaError):
-    """corpus/escalation.toml is missing, invalid, or cites text the index does not hold."""
-
-
-class Level(BaseModel):
-    id: str
-    label: str
-    route: str
-    guidance: str
-    cites: list[str] = []
-
-    @field_validator("id")
-    @classmethod
-    def _known(cls, value: str) -> str:
-        if value not in LEVELS:
-            raise ValueError(f"level id must be one of {LEVELS}")
-        return value
-
-
-class Safety(BaseModel):
-    phrases: list[str] = []
-
-
-class Policy(BaseModel):
-    not_covered: str
-    levels: list[Level]
-    safety: Safety = Safety()
-
-    def level(self, level_id: str) -> Level:
-        return next(l for l in self.levels if l.id == level_id)
 
 
 @dataclass(frozen=True)
@@ -161,17 +125,3 @@ def _missing_cite(level: Level, cite: str) -> str:
         f"エスカレーション方針のレベル「{level.id}」が根拠とする「{cite}」が索引にありません。"
         " corpus/escalation.toml の cites を索引の本文に合わせて直すか、マニュアルを取り込み直してください。"
     )
-
-
-def load_policy(path: Path) -> Policy:
-    """Read corpus/escalation.toml. Raises PolicyError (a Japanese message) if missing or invalid."""
-    if not path.is_file():
-        raise PolicyError(f"エスカレーション方針のファイルが見つかりません: {path}")
-    try:
-        policy = Policy.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))
-    except (tomllib.TOMLDecodeError, ValidationError) as exc:
-        raise PolicyError(f"エスカレーション方針 {path} の内容が正しくありません: {exc}") from exc
-    missing = set(LEVELS) - {level.id for level in policy.levels}
-    if missing:
-        raise PolicyError(f"エスカレーション方針 {path} にレベル {sorted(missing)} の定義がありません。")
-    return policy

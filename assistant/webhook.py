@@ -3,8 +3,8 @@
 The notice is sent from a small background pool with a short timeout, so the member of staff
 waiting for an answer never waits for it; a failure is logged and dropped. The JSON holds no
 personal data: no question text, no answer, no session. Only the log id, the time, the level, the
-reason that decided it (`Route.basis`: a probability or a policy phrase, never words of the question)
-and the console path to open the case.
+reason that decided it (`Route.basis`: a probability or a policy phrase, never words of the question),
+the level's route and contacts (the organisation's own texts) and the console path to open the case.
 """
 
 from __future__ import annotations
@@ -43,9 +43,12 @@ def urgent_notice(answer: Any, at: datetime | None = None) -> dict[str, Any]:
         "event": "kasuhara.urgent_question",
         "uid": answer.log_id,
         "time": when.isoformat(timespec="seconds"),
-        "level": answer.route.level,
-        "label": answer.route.label,
+        "level": answer.parts.level.id,
+        "label": answer.parts.level.label,
+        "route": answer.parts.level.route,
         "reasons": [answer.route.basis],
+        # The organisation's directory, not the staff member's: whom the desk can call back through.
+        "contacts": [{"title": c.title, "name": c.name, "phone": c.phone} for c in answer.parts.contacts],
         "console_path": console_link(answer.log_id),
         "message": "緊急の相談が記録されました。担当者用画面で確認してください。",
     }

@@ -76,7 +76,7 @@ def test_unfaithful_llm_answer_falls_back_to_extractive_and_logs_why(llm_assista
     assistant = llm_assistant(FakeListChatModel(responses=[reply]))
     answer = assistant.ask(QUESTION)
     assert answer.mode == "extractive" and answer.fallback_reason
-    assert answer.answer.startswith("【組織の案内】【相談】")
+    assert answer.answer.startswith("【組織の案内】\n【相談】")
     row = assistant.question_log.get(answer.log_id)
     assert row.answer_mode == "extractive" and row.fallback_reason == answer.fallback_reason
 
@@ -124,4 +124,4 @@ def test_a_configured_provider_that_is_not_installed_falls_back(built_settings, 
     log = QuestionLog(f"sqlite:///{tmp_path / 'log.db'}", tmp_path / "spool")
     answer = Assistant(settings, question_log=log).ask(QUESTION)
     assert answer.mode == "extractive" and "LLM の呼び出しに失敗しました" in answer.fallback_reason
-    assert answer.answer.startswith("【組織の案内】【相談】")
+    assert answer.answer.startswith("【組織の案内】\n【相談】")

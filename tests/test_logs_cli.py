@@ -204,7 +204,7 @@ def test_write_table_quotes_header_and_keeps_newlines() -> None:
 
 
 def test_csv_bytes_of_no_rows_is_a_header() -> None:
-    rows = parse_csv(csv_bytes([]))
+    rows = parse_csv(csv_bytes([], {}))
     assert len(rows) == 1 and rows[0][0] == "ID"
 
 
@@ -217,7 +217,7 @@ def test_status(uids: dict[str, str], tmp_path: Path) -> None:
     assert str(tmp_path / "questions.db") in result.stdout
     assert f"記録件数: {len(uids)}" in result.stdout
     assert "未反映の一時保存: 0 件" in result.stdout
-    assert "スキーマ版: 0004" in result.stdout
+    assert "スキーマ版: 0005" in result.stdout
 
 
 def test_status_hides_password_and_reports_outage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -282,6 +282,6 @@ def test_an_unrated_answer_has_one_name_in_the_cli_and_the_csv(tmp_path) -> None
     unrated = LogRow(**{f.name: getattr(record, f.name) for f in fields(LogRecord)})
     rated = LogRow(**{f.name: getattr(record, f.name) for f in fields(LogRecord)}, feedback=-1)
     column = dict(LOG_COLUMNS)["評価"]
-    assert column(unrated) == "未評価" and column(rated) == "役に立たなかった"
-    lines = _show_lines(unrated, QuestionLog("sqlite://", tmp_path / "spool"))
+    assert column(unrated, None) == "未評価" and column(rated, None) == "役に立たなかった"
+    lines = _show_lines(unrated, QuestionLog("sqlite://", tmp_path / "spool"), {"consult": "相談"})
     assert any(line.endswith("評価: 未評価") for line in lines)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.routing import PolicyError, Router, load_policy
+from assistant.policy import PolicyError, load_policy
+from assistant.routing import Router
 from assistant.settings import PROJECT_ROOT
 from assistant.text import fold
 

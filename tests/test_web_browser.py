@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import time
 from typing import Any
 
@@ -72,7 +73,12 @@ def test_chat_on_a_phone_banner_citation_and_rating(phone_session, web_assistant
     assert "緊急" in banner.inner_text() and "110番" in banner.inner_text()
     background = banner.evaluate("e => getComputedStyle(e).backgroundColor")
     assert background == "rgb(185, 28, 28)", background
-    assert "本社の相談窓口" in page.locator("#kh-chat").inner_text()  # whom to consult
+    chat_text = page.locator("#kh-chat").inner_text()
+    # One block of the organisation's text, marked once: what to do now, then whom to contact.
+    assert chat_text.count("【組織の案内】") == 1 and "いまやること" in chat_text
+    assert "相談先" in chat_text and "本社の相談窓口" in chat_text
+    guidance = web_assistant.policy.level("urgent").guidance.split("。")[0]
+    assert guidance in chat_text
     # One tap to call: the emergency number and the head-office desk, from corpus/contacts.toml.
     calls = banner.locator("a.kh-call")
     hrefs = [calls.nth(i).get_attribute("href") for i in range(calls.count())]
@@ -83,8 +89,14 @@ def test_chat_on_a_phone_banner_citation_and_rating(phone_session, web_assistant
     banner.scroll_into_view_if_needed()
     screenshot(page, "chat-phone-banner.png", full_page=False)
 
-    # Citations start collapsed; tapping one shows the verbatim quote and where it is in the manual.
-    citation = web_assistant.question_log.list(LogFilters(text="(スマホ)", limit=1))[0].citations[0]
+    # Citations start collapsed, each with a label of its own (its first words), so they can be told apart.
+    logged = web_assistant.question_log.list(LogFilters(text="(スマホ)", limit=1))[0]
+    titles = page.locator("#kh-chat").get_by_text(re.compile(r"^\[\d+\] .+ ─ ")).all_inner_texts()
+    assert len(titles) == len(logged.citations) >= 2 and len(set(titles)) == len(titles), titles
+    assert titles == [q["label"] for q in logged.parts["quotes"]]
+    page.locator("#kh-chat").get_by_text("相談先", exact=True).scroll_into_view_if_needed()
+    screenshot(page, "chat-phone-what-to-do.png", full_page=False)  # the block, whom to call, the labels
+    citation = logged.citations[0]
     assert page.get_by_text(citation["quote"][:20]).count() == 0
     page.locator("#kh-chat").get_by_text("[1]").first.click()
     quote = page.get_by_text(citation["quote"][:20]).first
@@ -309,7 +321,7 @@ def test_full_queue_shows_a_japanese_busy_notice(chromium, web_settings, web_ass
     release = threading.Event()
 
     class Slow:
-        templates, contacts = web_assistant.templates, web_assistant.contacts
+        wording, contacts, policy = web_assistant.wording, web_assistant.contacts, web_assistant.policy
         question_log, settings = web_assistant.question_log, web_assistant.settings
 
         def ask(self, question, **kwargs):

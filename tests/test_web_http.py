@@ -4,6 +4,7 @@ closed without a login, the staff API unable to read the log, CSV export, errors
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import io
 import threading
@@ -126,7 +127,7 @@ def test_gradio_client_cannot_open_the_console(live_app) -> None:
 def test_console_handlers_check_the_officer_themselves(web_settings, web_assistant, officer_account) -> None:
     """Even if the gate and Gradio's dependency were bypassed, each handler refuses without a session."""
     auth = OfficerAuth(web_settings)
-    console = OfficerConsole(web_assistant.question_log, auth)
+    console = OfficerConsole(web_assistant.question_log, auth, web_assistant.policy.labels)
     uid = web_assistant.ask("お客様に怒鳴られた。誰に相談すれば？", surface="web").log_id
     anonymous = gr.Request(cookies={})
     forged = gr.Request(cookies={COOKIE: "abc.def"})
@@ -248,7 +249,7 @@ class FakeAssistant:
 
     def __init__(self, ask, web_assistant) -> None:
         self.ask = ask
-        self.templates = web_assistant.templates
+        self.wording = web_assistant.wording
         self.contacts = web_assistant.contacts
         self.question_log = web_assistant.question_log
         self.settings = web_assistant.settings
@@ -331,19 +332,22 @@ def test_md_text_leaves_nothing_to_interpret() -> None:
 
 def test_render_answer_banner_and_citations(web_assistant) -> None:
     answer = web_assistant.ask("お客様に刃物を出されて脅された。どうすれば？", surface="web")
-    messages = render_answer(answer, web_assistant.templates, web_assistant.contacts)
+    messages = render_answer(answer, web_assistant.wording)
     main = messages[0]["content"]
     assert 'class="kh-banner kh-urgent"' in main and "110番" in main
+    assert main.count(md_text("【組織の案内】")) == 1  # the organisation's block is marked once
     assert len(messages) == 1 + len(answer.citations)
-    for message, citation in zip(messages[1:], answer.citations):
-        assert message["metadata"]["title"].startswith(md_text(f"[{citation.n}] "))
-        assert message["metadata"]["title"].endswith(md_text(" p.28"))
+    titles = [m["metadata"]["title"] for m in messages[1:]]
+    assert len(set(titles)) == len(titles)
+    for title, message, citation in zip(titles, messages[1:], answer.citations):
+        assert title.startswith(md_text(f"[{citation.n}] ")) and md_text(" p.28 ─ ") in title
         assert md_text(citation.quote) in message["content"]
         plain = message["content"].replace("\\", "")
         assert "章: 2章 未然防止" in plain and "ページ: 相談体制の整備①" in plain and "ページ番号: 28" in plain
     hostile = SimpleNamespace(**{**answer.__dict__})
     hostile.citations = [SimpleNamespace(**{**answer.citations[0].__dict__, "quote": "<script>alert(1)</script>"})]
-    rendered = render_answer(hostile, web_assistant.templates, web_assistant.contacts)
+    hostile.parts = dataclasses.replace(answer.parts, quotes=tuple(hostile.citations))
+    rendered = render_answer(hostile, web_assistant.wording)
     assert "<script" not in str(rendered) and "&lt;script&gt;" in str(rendered)
 
 
@@ -360,12 +364,14 @@ def test_uploads_are_refused_on_every_route(live_app, path: str) -> None:
 
 def test_unanswered_gets_its_own_banner(web_assistant) -> None:
     """An abstaining Answer, built directly: whatever the corpus covers, the banner must show."""
+    from assistant.answer_parts import answer_text
     from assistant.answering import Answer
 
     route = web_assistant.router.fixed_route("none", ["マニュアルに記載なし(テスト)"])
-    body = web_assistant._extractive(route, [], False, None)
-    answer = Answer("駐車場の料金はいくらですか", body, False, route, [], "0" * 32, 1.0)
-    main = render_answer(answer, web_assistant.templates, web_assistant.contacts)[0]["content"]
+    parts = web_assistant.compose(route, [], False)
+    body = answer_text(parts, web_assistant.wording["ja"])
+    answer = Answer("駐車場の料金はいくらですか", body, False, route, [], parts, "0" * 32, 1.0)
+    main = render_answer(answer, web_assistant.wording)[0]["content"]
     assert "kh-unanswered" in main and "相談窓口" in main
     assert web_assistant.policy.not_covered[:20] in main.replace("\\", "")
 
@@ -412,7 +418,7 @@ def test_console_turns_a_logged_question_into_an_evaluation_item(web_settings, w
     adder = functools.partial(lambda s, uid, level, evidence, answerable, path: add_from_log(
         s, uid, level, evidence, answerable, set_path=path), web_settings, path=question_set)
     auth = OfficerAuth(web_settings)
-    console = OfficerConsole(web_assistant.question_log, auth, add_eval_item=adder)
+    console = OfficerConsole(web_assistant.question_log, auth, web_assistant.policy.labels, add_eval_item=adder)
     uid = web_assistant.ask("お客様から「店を燃やす」と言われました", surface="web").log_id
     with pytest.raises(gr.Error, match="ログイン"):
         console.add_to_eval_set(uid, "urgent", True, "警察・弁護士との連携", gr.Request(cookies={}))
@@ -437,9 +443,9 @@ def test_urgent_answers_carry_call_links_and_others_do_not(web_assistant) -> Non
     assert tel_uri("+81 3-1234-5678") == "tel:+81312345678" and tel_uri("なし") == ""
     urgent = web_assistant.ask("客に殴られた", surface="eval")
     consult = web_assistant.ask("お客様に怒鳴られた。誰に相談すればいい？", surface="eval")
-    templates, contacts = web_assistant.templates, web_assistant.contacts
-    assert 'href="tel:110"' in render_answer(urgent, templates, contacts)[0]["content"]
-    assert "tel:" not in render_answer(consult, templates, contacts)[0]["content"]
+    assert 'href="tel:110"' in render_answer(urgent, web_assistant.wording)[0]["content"]
+    assert 'href="tel:0300000000"' in render_answer(urgent, web_assistant.wording)[0]["content"]
+    assert "tel:" not in render_answer(consult, web_assistant.wording)[0]["content"]
 
 
 def test_a_question_with_odd_characters_gets_the_full_urgent_answer(live_app, web_assistant) -> None:

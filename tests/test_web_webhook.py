@@ -13,6 +13,7 @@ from typing import Any, Iterator
 
 import pytest
 
+from assistant.answer_parts import AnswerParts, ContactPart, LevelPart
 from assistant.routing import Route
 from assistant.webhook import UrgentNotifier, WebhookConfigError, notifier_from_settings, urgent_notice
 from assistant.web.staff_chat import StaffChat
@@ -80,12 +81,19 @@ def fake_answer(level: str = "urgent", uid: str = "ab" * 16) -> Any:
     route = Route(level=level, label="緊急" if level == "urgent" else "相談", route="本社の相談窓口へ",
                   guidance="", reasons=["安全のための語句「刃物」(必ず緊急として扱います)", "判断に効いた語: 刃物、脅す"],
                   evidence=[])
-    return SimpleNamespace(log_id=uid, route=route, question=URGENT_QUESTION, answer="回答本文")
+    desk = ContactPart("head_office", "本社の相談窓口", "本社窓口 電話 03-0000-0000", "本社窓口", "03-0000-0000",
+                       "tel:0300000000")
+    parts = AnswerParts(LevelPart(level, route.label, route.route), True, ("まず身の安全を確保してください。",),
+                        (desk,), (), (), tuple(route.reasons))
+    return SimpleNamespace(log_id=uid, route=route, parts=parts, question=URGENT_QUESTION, answer="回答本文")
 
 
 def test_notice_has_no_personal_data() -> None:
     notice = urgent_notice(fake_answer())
-    assert set(notice) == {"event", "uid", "time", "level", "label", "reasons", "console_path", "message"}
+    assert set(notice) == {"event", "uid", "time", "level", "label", "route", "reasons", "contacts", "console_path",
+                           "message"}
+    assert notice["route"] == "本社の相談窓口へ"
+    assert notice["contacts"] == [{"title": "本社の相談窓口", "name": "本社窓口", "phone": "03-0000-0000"}]
     assert notice["reasons"] == ["安全のための語句「刃物」(必ず緊急として扱います)"]  # the basis, not the weighed words
     text = json.dumps(notice, ensure_ascii=False)
     assert "刃物を出され" not in text and "090" not in text and "回答本文" not in text

@@ -9,7 +9,6 @@ import sys
 import click
 
 from assistant.errors import KasuharaError
-from assistant.levels import LEVEL_LABELS
 from assistant.settings import Settings
 from assistant.text import replace_unreadable
 
@@ -24,15 +23,16 @@ def _assistant():
 
 
 def _print_person(answer) -> None:
-    route = answer.route
+    parts = answer.parts
     click.echo(answer.answer)
     click.echo("")
-    click.echo(f"対応レベル: {LEVEL_LABELS[route.level]} ({route.level}) — {route.route}")
-    click.echo(f"判断の理由: {' / '.join(route.reasons)}")
-    if answer.citations:
+    click.echo(f"対応レベル: {parts.level.label} ({parts.level.id}) — {parts.level.route}")
+    click.echo(f"判断の理由: {' / '.join(parts.reasons)}")
+    if parts.quotes:
         click.echo("出典:")
-        for c in answer.citations:
-            click.echo(f"  [{c.n}] {c.section}(p.{c.page or '-'})『{c.source}』")
+        for c, label in zip(parts.quotes, parts.labels):
+            click.echo(f"  {label}")
+            click.echo(f"      {c.section}『{c.source}』")
     if not answer.answered:
         click.echo("※ マニュアルに該当する記載がないため、相談窓口を案内しています。")
     click.echo(f"記録ID: {answer.log_id}  ({answer.latency_ms:.0f} ms)")

@@ -18,7 +18,9 @@ from typing import Any
 import click
 
 from assistant.errors import KasuharaError
-from assistant.levels import LEVEL_LABELS, feedback_label
+from assistant.answer_parts import AnswerParts, contact_lines, guidance_lines, logged_parts
+from assistant.levels import feedback_label
+from assistant.policy import load_policy
 from assistant.question_log import (
     FEEDBACK_FILTERS,
     LEVELS,
@@ -89,6 +91,12 @@ def _user_errors() -> Iterator[None]:
         raise click.ClickException(str(exc)) from exc
 
 
+def _labels() -> dict[str, str]:
+    """{level id: label}, from the policy file (the one set of labels every surface shows)."""
+    with _user_errors():
+        return load_policy(Settings().policy_path).labels
+
+
 @contextmanager
 def _open_log() -> Iterator[QuestionLog]:
     """The configured log; core errors raised inside the `with` body become ClickExceptions too."""
@@ -153,9 +161,9 @@ def logs() -> None:
     """質問ログ(スタッフの質問・判定・回答の記録)を一覧・表示・書き出しします。"""
 
 
-def _list_line(row: LogRow) -> str:
+def _list_line(row: LogRow, labels: dict[str, str]) -> str:
     answered = "回答済" if row.answered else "未回答"
-    level = LEVEL_LABELS.get(row.level, row.level)
+    level = labels.get(row.level, row.level)
     return (
         f"{row.uid[:12]}  {_local(row.created_at)}  {level:　<4}  {answered}  {row.status}  "
         f"{_shorten(row.question, _QUESTION_WIDTH)}"
@@ -175,15 +183,17 @@ def list_(as_json: bool, **opts: Any) -> None:
         return
     if not rows:
         click.echo("該当する質問はありません。")
+    labels = _labels()
     for row in rows:
-        click.echo(_list_line(row))
+        click.echo(_list_line(row, labels))
 
 
-def _show_lines(row: LogRow, log: QuestionLog) -> Iterator[str]:
+def _show_lines(row: LogRow, log: QuestionLog, labels: dict[str, str]) -> Iterator[str]:
+    parts = logged_parts(row, labels)
     yield f"ID: {row.uid}"
     yield f"日時: {_local(row.created_at, seconds=True)} (日本時間)"
     yield f"利用経路: {row.surface}    セッション: {printable(row.session_id) or '-'}"
-    yield f"区分: {LEVEL_LABELS.get(row.level, row.level)} ({row.level})"
+    yield f"区分: {parts.level.label} ({row.level})" + (f" — {printable(parts.level.route)}" if parts.level.route else "")
     yield f"判定理由: {printable(' / '.join(row.reasons)) or '-'}"
     yield f"回答: {'あり' if row.answered else 'なし(マニュアルで回答できず)'}    方式: {row.answer_mode}"
     if row.fallback_reason:
@@ -193,22 +203,29 @@ def _show_lines(row: LogRow, log: QuestionLog) -> Iterator[str]:
     yield ""
     yield "質問:"
     yield "  " + printable(row.question, keep_newlines=True).replace("\n", "\n  ")
+    yield from _listed("いまやること:", guidance_lines(parts))
+    yield from _listed("相談先:", contact_lines(parts))
     yield "回答:"
     yield "  " + (printable(row.answer, keep_newlines=True).replace("\n", "\n  ") or "-")
-    yield from _citation_lines(row)
+    yield from _citation_lines(parts)
     yield from _retrieved_lines(row)
     yield from _officer_lines(row, log)
 
 
-def _citation_lines(row: LogRow) -> Iterator[str]:
+def _listed(title: str, lines: list[str]) -> Iterator[str]:
+    yield title
+    yield from (f"  ・{printable(line)}" for line in lines) if lines else ["  -"]
+
+
+def _citation_lines(parts: AnswerParts) -> Iterator[str]:
     yield "引用:"
-    if not row.citations:
+    if not parts.quotes:
         yield "  -"
-    for i, c in enumerate(row.citations, 1):
-        where = printable(f"{c.get('section', '')} p.{c.get('page', '-')} [{c.get('chunk_id', '')}]")
-        yield f"  [{i}] {where}"
-        if c.get("quote"):
-            yield f"      「{printable(str(c['quote']))}」"
+    for c, label in zip(parts.quotes, parts.labels):
+        yield f"  {printable(label)}"
+        yield f"      {printable(c.section)} [{printable(c.chunk_id)}]"
+        if c.quote:
+            yield f"      「{printable(c.quote)}」"
 
 
 def _retrieved_lines(row: LogRow) -> Iterator[str]:
@@ -247,7 +264,7 @@ def show(uid: str, as_json: bool) -> None:
             data["notes"] = [vars(n) for n in log.notes(row.uid)]
             click.echo(_dumps(data))
             return
-        for line in _show_lines(row, log):
+        for line in _show_lines(row, log, _labels()):
             click.echo(line)
 
 
@@ -262,10 +279,10 @@ def export(output: Path | None, **opts: Any) -> None:
     with _open_log() as log:
         rows = log.list(filters)
     if output is None:
-        click.get_binary_stream("stdout").write(csv_bytes(rows))
+        click.get_binary_stream("stdout").write(csv_bytes(rows, _labels()))
         return
     try:
-        export_csv(rows, output)
+        export_csv(rows, output, _labels())
     except OSError as exc:
         raise click.ClickException(f"{output} に書き出せません: {exc.strerror or exc}") from exc
     click.echo(f"{len(rows)} 件を {output} に書き出しました。", err=True)

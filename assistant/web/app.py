@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None, pages: Sequence[str] = PAGES, a
         auth = auth or OfficerAuth(settings)
         auth.install(app)
         app.state.auth = auth
-        officer_console.mount(app, assistant.question_log, auth,
+        officer_console.mount(app, assistant.question_log, auth, assistant.policy.labels,
                               chunk_section=getattr(assistant, "section_of", None),
                               add_eval_item=_eval_item_adder(settings),
                               relearn=getattr(assistant, "reload", None))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 from urllib.parse import urlencode
 
 import gradio as gr
@@ -23,7 +23,8 @@ from fastapi.responses import Response
 import assistant.web  # noqa: F401  (Gradio environment first)
 from assistant.csv_export import csv_bytes
 from assistant.errors import KasuharaError
-from assistant.levels import LEVEL_LABELS, feedback_label
+from assistant.answer_parts import contact_lines, guidance_lines, logged_parts
+from assistant.levels import feedback_label
 from assistant.question_log import (
     LEVELS,
     OFFICE_TZ,
@@ -45,11 +46,11 @@ EXPORT_PATH = CONSOLE_PREFIX + "/export.csv"
 QUESTION_PREVIEW = 80
 ALL = ""
 
-LEVEL_CHOICES = [("すべて", ALL)] + [(LEVEL_LABELS[level], level) for level in LEVELS]
 ANSWERED_CHOICES = [("すべて", ALL), ("回答あり", "yes"), ("未回答(マニュアルに記載なし)", "no")]
-FEEDBACK_CHOICES = [("すべて", ALL), ("役に立った", "up"), ("役に立たなかった", "down"), ("未評価", "none")]
+FEEDBACK_CHOICES = [("すべて", ALL), (feedback_label(1), "up"), (feedback_label(-1), "down"),
+                    (feedback_label(None), "none")]
 STATUS_CHOICES = [("すべて", ALL)] + [(s, s) for s in STATUSES]
-LEVEL_COLORS = {"緊急": "#b91c1c", "報告": "#ea580c", "相談": "#3b82f6", "情報": "#9ca3af", "対象外": "#6b7280"}
+LEVEL_COLORS = {"urgent": "#b91c1c", "report": "#ea580c", "consult": "#3b82f6", "none": "#9ca3af", "outside": "#6b7280"}
 
 TABLE_HEADERS = ["", "日時(JST)", "区分", "対応状況", "回答", "評価", "質問", "ID"]
 CITATION_HEADERS = ["番号", "箇所", "ページ", "引用(原文)"]
@@ -104,19 +105,15 @@ def _one_line(text: str, width: int) -> str:
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
-def _feedback(value: int | None) -> str:
-    return {1: "良い", -1: "悪い"}.get(value, "")
-
-
-def _table_rows(rows: list[LogRow], pinned: set[str]) -> list[list[str]]:
+def _table_rows(rows: list[LogRow], pinned: set[str], labels: Mapping[str, str]) -> list[list[str]]:
     return [
         [
             "★" if r.uid in pinned else "",
             _local(r.created_at),
-            LEVEL_LABELS.get(r.level, r.level),
+            labels.get(r.level, r.level),
             r.status,
             "あり" if r.answered else "未回答",
-            _feedback(r.feedback),
+            feedback_label(r.feedback),
             _one_line(r.question, QUESTION_PREVIEW),
             r.uid,
         ]
@@ -131,12 +128,14 @@ def _frame(rows: list[list[Any]], headers: list[str]) -> pd.DataFrame:
 class OfficerConsole:
     """Handlers and layout of the console over one question log."""
 
-    def __init__(self, question_log: QuestionLog, auth: OfficerAuth,
+    def __init__(self, question_log: QuestionLog, auth: OfficerAuth, labels: Mapping[str, str],
                  chunk_section: Callable[[str], str | None] | None = None,
                  add_eval_item: Callable[..., Any] | None = None,
                  relearn: Callable[[], None] | None = None) -> None:
+        """`labels`: {level id: label}, the policy's (`Policy.labels`)."""
         self.log = question_log
         self.auth = auth
+        self.labels = dict(labels)
         self.chunk_section = chunk_section or (lambda chunk_id: None)
         # evals.from_log.add_from_log bound to the settings: (uid, level, evidence, answerable) -> item
         self.add_eval_item = add_eval_item
@@ -169,7 +168,7 @@ class OfficerConsole:
         query = urlencode({k: v for k, v in zip(FILTER_KEYS, (since, until, level, answered, feedback, status, text)) if v})
         link = f"{EXPORT_PATH}?{query}" if query else EXPORT_PATH
         export = f"[この条件の一覧をCSVでダウンロード({total}件)]({link})"
-        return _frame(_table_rows(rows, pinned), TABLE_HEADERS), [r.uid for r in rows], summary, export
+        return _frame(_table_rows(rows, pinned, self.labels), TABLE_HEADERS), [r.uid for r in rows], summary, export
 
     def select_row(self, uids: list[str] | None, selected: gr.SelectData, request: gr.Request) -> tuple[Any, ...]:
         self.auth.require_officer(request)
@@ -187,16 +186,19 @@ class OfficerConsole:
             correction = self.log.level_correction(row.uid)
         except Exception as exc:
             raise user_error(exc) from None
+        parts = logged_parts(row, self.labels)
         meta = "\n".join([
             f"日時: {_local(row.created_at, seconds=True)}(JST)  経路: {row.surface}  所要: {row.latency_ms:.0f} ms",
-            f"区分: {LEVEL_LABELS.get(row.level, row.level)}({row.level})  回答: {'あり' if row.answered else '未回答'}"
-            f"  評価: {feedback_label(row.feedback)}",
+            f"区分: {parts.level.label}({row.level})  {parts.level.route}",
+            f"回答: {'あり' if row.answered else '未回答'}  評価: {feedback_label(row.feedback)}"
+            f"  言語: {parts.language}",
+            "いまやること: " + (" / ".join(guidance_lines(parts)) or "-"),
+            "相談先: " + (" / ".join(contact_lines(parts)) or "-"),
             "判定理由: " + (" / ".join(row.reasons) or "-"),
             f"回答方式: {row.answer_mode}" + (f"(フォールバック: {row.fallback_reason})" if row.fallback_reason else ""),
             f"索引: {row.index_version}  埋め込み: {row.embedder}",
         ])
-        citations = [[str(c.get("n", i)), str(c.get("section", "")), str(c.get("page") or "-"), str(c.get("quote", ""))]
-                     for i, c in enumerate(row.citations, start=1)]
+        citations = [[label, c.section, str(c.page or "-"), c.quote] for c, label in zip(parts.quotes, parts.labels)]
         cited = {c.get("chunk_id"): c.get("section") for c in row.citations}
         retrieved = [
             [str(h.get("rank", "")), cited.get(h.get("chunk_id")) or self.chunk_section(str(h.get("chunk_id"))) or "-",
@@ -255,7 +257,7 @@ class OfficerConsole:
         except Exception as exc:
             raise user_error(exc) from None
         log.info("officer %s corrected %s to %s", officer, uid[:12], level)
-        label = LEVEL_LABELS.get(level, level)
+        label = self.labels.get(level, level)
         if self.relearn is None:
             info(f"「{label}」に修正しました。次にアシスタントを起動したときから判定に使われます。")
         else:
@@ -268,11 +270,10 @@ class OfficerConsole:
                 info(f"「{label}」に修正し、ルーターを学習し直しました。次の質問から判定に使われます。")
         return self._correction_text(correction)
 
-    @staticmethod
-    def _correction_text(correction: Any) -> str:
+    def _correction_text(self, correction: Any) -> str:
         if correction is None:
             return "修正なし"
-        return (f"{LEVEL_LABELS.get(correction.level, correction.level)}({correction.level})"
+        return (f"{self.labels.get(correction.level, correction.level)}({correction.level})"
                 f" — {correction.officer}、{_local(correction.at, True)}")
 
     def add_to_eval_set(self, uid: str, level: str, answerable: bool, evidence: str,
@@ -302,7 +303,7 @@ class OfficerConsole:
         except Exception as exc:
             raise user_error(exc) from None
         per_day = pd.DataFrame(
-            [{"日付": d.day.isoformat(), "区分": LEVEL_LABELS.get(d.level, d.level), "件数": d.count} for d in stats.per_day],
+            [{"日付": d.day.isoformat(), "区分": self.labels.get(d.level, d.level), "件数": d.count} for d in stats.per_day],
             columns=["日付", "区分", "件数"],
         )
         sections = pd.DataFrame(
@@ -336,6 +337,7 @@ class OfficerConsole:
         return header, uid
 
     def build(self) -> gr.Blocks:
+        level_choices = [(self.labels.get(level, level), level) for level in LEVELS]
         with gr.Blocks(title="相談記録コンソール | カスハラ相談アシスタント", analytics_enabled=False,
                        fill_width=True) as demo:
             gr.Markdown("# 相談記録コンソール(担当者用)")
@@ -348,7 +350,7 @@ class OfficerConsole:
                 with gr.Row():
                     since = gr.Textbox(label="開始日", placeholder="2025-03-01", max_lines=1, min_width=120)
                     until = gr.Textbox(label="終了日", placeholder="2025-03-31", max_lines=1, min_width=120)
-                    level = gr.Dropdown(LEVEL_CHOICES, value=ALL, label="区分", min_width=120)
+                    level = gr.Dropdown([("すべて", ALL), *level_choices], value=ALL, label="区分", min_width=120)
                     answered = gr.Dropdown(ANSWERED_CHOICES, value=ALL, label="回答", min_width=160)
                     feedback = gr.Dropdown(FEEDBACK_CHOICES, value=ALL, label="評価", min_width=160)
                     status = gr.Dropdown(STATUS_CHOICES, value=ALL, label="対応状況", min_width=120)
@@ -389,7 +391,7 @@ class OfficerConsole:
                     notes = gr.Dataframe(headers=NOTE_HEADERS, datatype="str", interactive=False, wrap=True,
                                          label="メモ(誰が・いつ)", elem_id="kh-notes")
                     with gr.Row():
-                        correct_choice = gr.Dropdown([(LEVEL_LABELS[lv], lv) for lv in LEVELS], value="consult",
+                        correct_choice = gr.Dropdown(level_choices, value="consult",
                                                      label="正しい対応レベル(ルーターに学ばせる)", scale=2,
                                                      elem_id="kh-correct-level")
                         correct_btn = gr.Button("対応レベルを修正", scale=1, elem_id="kh-correct-save")
@@ -397,7 +399,7 @@ class OfficerConsole:
                                                     elem_id="kh-correction")
                     with gr.Accordion("評価セットに追加(うまく答えられなかった質問を回帰テストにする)", open=False):
                         with gr.Row():
-                            eval_level = gr.Dropdown([(LEVEL_LABELS[lv], lv) for lv in LEVELS], value="consult",
+                            eval_level = gr.Dropdown(level_choices, value="consult",
                                                      label="正しい対応レベル", scale=1, elem_id="kh-eval-level")
                             eval_answerable = gr.Checkbox(value=True, label="マニュアルで答えられる質問", scale=1,
                                                           elem_id="kh-eval-answerable")
@@ -408,7 +410,7 @@ class OfficerConsole:
                     gr.Markdown("集計は上の絞り込み条件(期間・区分など)に従います。")
                     insight_btn = gr.Button("集計を更新", elem_id="kh-insight")
                     insight_summary = gr.Markdown("")
-                    per_day = gr.BarPlot(x="日付", y="件数", color="区分", color_map=LEVEL_COLORS,
+                    per_day = gr.BarPlot(x="日付", y="件数", color="区分", color_map={self.labels[lv]: c for lv, c in LEVEL_COLORS.items()},
                                          title="日別・区分別の質問数", x_title="日付", y_title="件数", y_lim=[0, None],
                                          height=280, elem_id="kh-plot-days")
                     sections_plot = gr.BarPlot(x="箇所", y="件数", title="よく引用されたマニュアルの箇所",
@@ -467,7 +469,7 @@ class OfficerConsole:
         log.info("officer %s exported %d questions as CSV", session.officer, len(rows))
         stamp = datetime.now(OFFICE_TZ).strftime("%Y%m%d-%H%M%S")
         return Response(
-            csv_bytes(rows),
+            csv_bytes(rows, self.labels),
             media_type="text/csv; charset=utf-8",
             headers={
                 "Content-Disposition": f'attachment; filename="kasuhara-log-{stamp}.csv"',
@@ -489,14 +491,14 @@ def _short_section(section: str) -> str:
     return short if len(short) <= 30 else short[:29] + "…"
 
 
-def mount(app: FastAPI, question_log: QuestionLog, auth: OfficerAuth,
+def mount(app: FastAPI, question_log: QuestionLog, auth: OfficerAuth, labels: Mapping[str, str],
           chunk_section: Callable[[str], str | None] | None = None,
           add_eval_item: Callable[..., Any] | None = None, relearn: Callable[[], None] | None = None,
           **mount_overrides: Any) -> OfficerConsole:
     """Add the console (and its CSV route) to `app` at /officer. `auth.install(app)` must run first."""
     from assistant.web.common import mount_options
 
-    console = OfficerConsole(question_log, auth, chunk_section, add_eval_item, relearn)
+    console = OfficerConsole(question_log, auth, labels, chunk_section, add_eval_item, relearn)
     app.add_api_route(EXPORT_PATH, console.export_route, methods=["GET"], include_in_schema=False)
     gr.mount_gradio_app(app, console.build(), path=CONSOLE_PREFIX, auth_dependency=auth.dependency,
                         **mount_options(**mount_overrides))

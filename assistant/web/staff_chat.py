@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import gradio as gr
 
 import assistant.web  # noqa: F401  (Gradio environment first)
-from assistant.levels import LEVEL_LABELS
+from assistant.answer_parts import AnswerParts
 from assistant.web.common import ERROR_TITLE, html_text, info, md_text, readable, warn
 
 log = logging.getLogger(__name__)
@@ -51,67 +51,71 @@ KEYS_HINT = "「送信」ボタンか Shift + Enter で送ります。Enter キ�
 _BANNER_ICONS = {"urgent": "⚠", "report": "▲", "consult": "●", "none": "■", "outside": "○"}
 
 
-def _banner(answer: Any, contacts: Any) -> str:
-    route = answer.route
-    if not answer.answered:
-        return (
-            '<div class="kh-banner kh-unanswered">'
-            "■ マニュアルに該当する記載が見つかりませんでした。下の相談窓口へ相談してください。</div>"
-        )
-    icon = _BANNER_ICONS.get(route.level, "")
-    label = html_text(route.label or LEVEL_LABELS.get(route.level, route.level))
-    lines = [f'<div class="kh-banner kh-{route.level}">{icon} {label}: {html_text(route.route)}']
-    if route.level == "urgent":
-        lines.append(f"<br>{html_text(contacts.emergency.note)}")
-        lines.append(_call_links(contacts))
+def _banner(parts: AnswerParts, wording: Mapping[str, Any]) -> str:
+    """The level as a coloured banner; on urgent answers, links a phone dials with one tap."""
+    if not parts.answered and parts.level.id != "outside":
+        return f'<div class="kh-banner kh-unanswered">■ {html_text(wording["unanswered"])}</div>'
+    level = parts.level
+    icon = _BANNER_ICONS.get(level.id, "")
+    lines = [f'<div class="kh-banner kh-{level.id}">{icon} {html_text(level.label)}: {html_text(level.route)}']
+    if level.id == "urgent":
+        lines += [f"<br>{html_text(c.text)}" for c in parts.contacts if c.kind == "emergency"]
+        lines.append(_call_links(parts, wording))
     lines.append("</div>")
     return "".join(lines)
 
 
-def _call_links(contacts: Any) -> str:
+def _call_links(parts: AnswerParts, wording: Mapping[str, Any]) -> str:
     """Links a phone dials with one tap: the emergency number, then the head-office desk."""
     links = []
-    if contacts.emergency.tel:
-        links.append((contacts.emergency.tel, f"{contacts.emergency.number}番に電話する"))
-    desk = contacts.head_office
-    if desk.tel:
-        links.append((desk.tel, f"{desk.name}に電話する({desk.phone})"))
+    for contact in parts.contacts:
+        if not contact.tel:
+            continue
+        if contact.kind == "emergency":
+            links.append((contact.tel, wording["call_emergency"].format(number=contact.phone)))
+        else:
+            links.append((contact.tel, wording["call_desk"].format(name=contact.name, phone=contact.phone)))
     anchors = "".join(f'<a class="kh-call" href="{html_text(uri)}">☎ {html_text(label)}</a>' for uri, label in links)
     return f'<div class="kh-calls">{anchors}</div>' if anchors else ""
 
 
-def _body_lines(answer: Any, templates: dict[str, str], contacts: Any) -> list[str]:
-    """The answer text, without what the banner and the citation list already show."""
-    lines = answer.answer.splitlines()
+def _org_block(answer: Any, wording: Mapping[str, Any]) -> list[str]:
+    """What to do now and whom to contact, marked once as the organisation's text. An LLM answer
+    is shown as worded (each of its lines is already a checked quote or marked text)."""
+    parts: AnswerParts = answer.parts
     if answer.mode != "extractive":
-        return lines
-    org = templates.get("org_label", "")
-    drop = {templates.get("manual_heading", "")}
-    drop.add(org + templates.get("level_banner", "").format(label=answer.route.label, route=answer.route.route))
-    drop.add(org + templates.get("emergency_line", "").format(note=contacts.emergency.note))
-    quote_line = templates.get("quote_line", "")
-    drop |= {quote_line.format(quote=c.quote, n=c.n) for c in answer.citations}
-    return [line for line in lines if line not in drop]
+        return [md_text(line) for line in answer.answer.splitlines() if line.strip()]
+    notes = [n for n in parts.notes if n != wording["example_note"]]
+    lines = [f"**{md_text(wording['org_heading'])} {md_text(wording['what_to_do'])}**"]
+    lines += [f"- {md_text(s)}" for s in (*parts.guidance, *notes)]
+    # The banner already shows the emergency note and its link.
+    listed = [c for c in parts.contacts if c.kind != "emergency"]
+    if listed:
+        lines += ["", f"**{md_text(wording['whom_to_contact'])}**"]
+        lines += [f"- {md_text(c.title)}: {md_text(c.text)}" for c in listed]
+        if wording["example_note"] in parts.notes:
+            lines += ["", md_text(wording["example_note"])]
+    return lines
 
 
-def render_answer(answer: Any, templates: dict[str, str], contacts: Any) -> list[dict[str, Any]]:
-    """Chatbot messages for one answer: the main message (banner, guidance, contacts), then one
-    collapsed message per citation with the verbatim quote and where it is in the manual."""
-    body = [md_text(line) for line in _body_lines(answer, templates, contacts) if line.strip()]
-    main = _banner(answer, contacts) + "\n\n" + "\n".join(body)
-    if answer.citations:
-        main += "\n\n**根拠となるマニュアルの箇所**(タップすると原文を表示します)"
+def render_answer(answer: Any, wording: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Chatbot messages for one `Answer`, rendered from its parts in the asker's language: the main
+    message (banner, what to do, whom to contact), then one collapsed message per quote with the
+    verbatim passage and where it is in the manual. `wording`: prompts/extractive.toml by language."""
+    parts: AnswerParts = answer.parts
+    texts = wording[parts.language]
+    main = _banner(parts, texts) + "\n\n" + "\n".join(_org_block(answer, texts))
+    if parts.quotes:
+        main += f"\n\n**{md_text(texts['sources_hint'])}**"
     messages = [{"role": "assistant", "content": main}]
-    for c in answer.citations:
-        where = c.heading or c.page_title or c.section
-        page = f" p.{c.page}" if c.page not in (None, "") else ""
+    for c, label in zip(parts.quotes, parts.labels):
         details = [f"章: {c.chapter or '-'}", f"ページ: {c.page_title or '-'}", f"項目: {c.heading or '-'}",
                    f"ページ番号: {c.page if c.page not in (None, '') else '-'}", f"出典: 『{c.source}』"]
         content = "「" + md_text(c.quote) + "」\n\n" + "\n".join(md_text(d) for d in details)
         messages.append({
             "role": "assistant",
             "content": content,
-            "metadata": {"title": md_text(f"[{c.n}] {where}{page}"), "status": "done"},
+            "metadata": {"title": md_text(label), "status": "done"},
         })
     return messages
 
@@ -139,7 +143,7 @@ class StaffChat:
             return tuple(gr.skip() for _ in range(6))
         messages.append({"role": "user", "content": md_text(answer.question)})
         start = len(messages)
-        messages += render_answer(answer, self.assistant.templates, self.assistant.contacts)
+        messages += render_answer(answer, self.assistant.wording)
         for index in range(start, len(messages)):
             log_ids[str(index)] = answer.log_id
         questions = (questions + [answer.question])[-MAX_HISTORY:]
