@@ -20,7 +20,7 @@ from typing import Any
 
 from assistant.citations import Citation, citation_labels
 from assistant.contacts import Contacts
-from assistant.errors import KasuharaError
+from assistant.core.errors import KasuharaError
 from assistant.policy import LevelText
 
 DEFAULT_LANGUAGE = "ja"

@@ -18,11 +18,16 @@ from assistant.answer_parts import AnswerParts, answer_text, compose_parts, load
 from assistant.calibration import Calibration
 from assistant.citations import Citation, cite
 from assistant.contacts import Contacts, load_contacts
-from assistant.embeddings import cached_question_vectors, get_embeddings
-from assistant.errors import KasuharaError
+from assistant.core.embeddings import cached_question_vectors, get_embeddings
+from assistant.core.errors import KasuharaError
+from assistant.core.index import IndexReader, IndexStore
+from assistant.core.levels import LEVELS
+from assistant.core.settings import Settings
+from assistant.core.text import replace_unreadable
+from assistant.core.tokens import get_tokenizer
 from assistant.glossary import load_glossary
 from assistant.language import JAPANESE, question_language
-from assistant.levels import LEVELS
+from assistant.policy import load_policy
 from assistant.question_log import (
     LevelCorrection,
     LogRecord,
@@ -39,15 +44,10 @@ from assistant.router_model import (
     load_or_fit,
     training_key,
 )
-from assistant.policy import load_policy
 from assistant.routing import Route, Router
 from assistant.safety import injection_phrase
-from assistant.settings import Settings
-from assistant.text import replace_unreadable
 from assistant.topics import TopicGap, TopicGaps, load_topics
 from assistant.webhook import notifier_from_settings
-from ingest.index import IndexReader, IndexStore
-from ingest.tokens import get_tokenizer
 
 log = logging.getLogger(__name__)
 

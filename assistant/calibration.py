@@ -3,7 +3,7 @@
 Two signals from retrieval: the cosine similarity of the nearest chunk (e5 scores are compressed, most
 pairs land between 0.7 and 0.9, so no constant is safe) and the share of the question's content words
 that occur in the corpus. Their weighted sum is compared with a threshold that `kasuhara eval
-calibrate` fits on the labelled in-scope and out-of-scope questions and writes to evals/calibration.json.
+calibrate` fits on the labelled in-scope and out-of-scope questions and writes to assistant/calibration.json.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable
 
-from assistant.errors import KasuharaError
+from assistant.core.errors import KasuharaError
 
 _WEIGHTS = (0.0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5)
 

@@ -11,7 +11,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from ingest.chunks import Chunk
+from assistant.core.chunks import Chunk
 
 _MARKER = re.compile(r"\[(\d+)\]")
 _QUOTE = re.compile(r"「([^「」]+)」\s*(?:\[(\d+)\])?")

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from assistant.errors import KasuharaError
+from assistant.core.errors import KasuharaError
 
 
 class ContactsError(KasuharaError):

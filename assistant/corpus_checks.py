@@ -8,11 +8,11 @@ either behind; these checks say so and what to re-run, instead of failing later 
 from __future__ import annotations
 
 from assistant.calibration import Calibration, CalibrationError
-from assistant.errors import KasuharaError
+from assistant.core.chunks import Chunk, corpus_fingerprint
+from assistant.core.errors import KasuharaError
+from assistant.core.settings import Settings
 from assistant.policy import load_policy
 from assistant.routing import missing_cites
-from assistant.settings import Settings
-from ingest.chunks import Chunk, corpus_fingerprint
 
 
 def stale_fits(settings: Settings, chunks: list[Chunk]) -> list[str]:
@@ -28,7 +28,7 @@ def _calibration_check(settings: Settings, chunks: list[Chunk]) -> list[str]:
     if not calibration.fitted_on_other_corpus(corpus_fingerprint(chunks)):
         return []
     return [(
-        "回答可否の判定基準(evals/calibration.json)は取り込み前の本文で作られています。"
+        "回答可否の判定基準(assistant/calibration.json)は取り込み前の本文で作られています。"
         "`kasuhara eval calibrate` で作り直し、`kasuhara eval` で結果を確かめてください。"
     )]
 

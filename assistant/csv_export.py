@@ -21,7 +21,7 @@ from assistant.answer_parts import (
     guidance_lines,
     logged_parts,
 )
-from assistant.levels import feedback_label
+from assistant.core.levels import feedback_label
 from assistant.question_log import OFFICE_TZ, LogRow
 
 BOM = "\ufeff"

@@ -10,7 +10,7 @@ import re
 import tomllib
 from pathlib import Path
 
-from assistant.errors import KasuharaError
+from assistant.core.errors import KasuharaError
 
 
 class GlossaryError(KasuharaError):

@@ -15,9 +15,9 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from assistant.citations import Citation, citation_problems
 from assistant.contacts import Contacts
-from assistant.errors import KasuharaError
+from assistant.core.errors import KasuharaError
+from assistant.core.settings import Settings
 from assistant.routing import Route
-from assistant.settings import Settings
 
 ORG_LABEL = "【組織の案内】"
 _pool = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="llm")

@@ -31,7 +31,7 @@ from typing import Callable
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from assistant.errors import KasuharaError
+from assistant.core.errors import KasuharaError
 
 MIN_PASSWORD_CHARS = 10
 MAX_PASSWORD_CHARS = 1024

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from assistant.errors import KasuharaError
-from assistant.levels import LEVELS
+from assistant.core.errors import KasuharaError
+from assistant.core.levels import LEVELS
 
 
 @dataclass(frozen=True)

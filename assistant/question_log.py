@@ -43,10 +43,10 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from assistant.errors import KasuharaError
-from assistant.levels import LEVELS
+from assistant.core.errors import KasuharaError
+from assistant.core.levels import LEVELS
+from assistant.core.settings import Settings
 from assistant.personal_data import mask_personal_data
-from assistant.settings import Settings
 
 LOG = logging.getLogger(__name__)
 

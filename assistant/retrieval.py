@@ -14,8 +14,8 @@ from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 
-from assistant.errors import KasuharaError
-from ingest.chunks import Chunk
+from assistant.core.chunks import Chunk
+from assistant.core.errors import KasuharaError
 
 MODES = ("hybrid", "bm25", "dense")
 FUSIONS = ("rrf", "weighted")
@@ -63,7 +63,7 @@ def check_choice(kind: str, value: str, choices: tuple[str, ...]) -> str:
 
 class HybridRetriever(BaseRetriever):
     """`reader` is an `ingest.index.IndexReader`; `tokenizer` the shared fugashi tokeniser
-    (a callable with a `nouns` method, see ingest.tokens)."""
+    (a callable with a `nouns` method, see assistant.core.tokens)."""
 
     reader: Any
     embeddings: Any

@@ -48,8 +48,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import normalize
 from sklearn.svm import LinearSVC
 
-from assistant.errors import KasuharaError
-from assistant.text import fold
+from assistant.core.errors import KasuharaError
+from assistant.core.text import fold
 
 log = logging.getLogger(__name__)
 

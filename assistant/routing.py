@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from assistant.core.chunks import Chunk
+from assistant.core.text import fold
 from assistant.policy import Level, Policy, PolicyError
 from assistant.router_model import ModelDecision, RouterModel
-from assistant.text import fold
-from ingest.chunks import Chunk
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ being "answered" with whatever passage happens to be nearest, and tells officers
 
 from __future__ import annotations
 
-from assistant.text import fold
+from assistant.core.text import fold
 
 _INJECTION_PHRASES = [
     "指示を無視", "指示は無視", "ルールを無視", "マニュアルは無視", "マニュアルを無視", "制限もない", "制限のない",

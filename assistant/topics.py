@@ -13,9 +13,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from assistant.errors import KasuharaError
-from assistant.text import fold
-from ingest.chunks import Chunk
+from assistant.core.chunks import Chunk
+from assistant.core.errors import KasuharaError
+from assistant.core.text import fold
 
 
 class TopicsError(KasuharaError):

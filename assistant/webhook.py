@@ -19,7 +19,7 @@ from http.client import HTTPException
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from assistant.errors import KasuharaError
+from assistant.core.errors import KasuharaError
 from assistant.question_log import OFFICE_TZ
 
 log = logging.getLogger(__name__)

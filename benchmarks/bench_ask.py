@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from assistant.answering import Assistant
-from assistant.settings import Settings
+from assistant.core.settings import Settings
 from evals.dataset import load_questions
 from evals.metrics import percentile
 from ingest.pipeline import run_ingest

@@ -27,11 +27,12 @@ sys.path.insert(0, str(ROOT / "tests"))  # the PDF generator the tests use
 
 from pdf_fixtures import generate_pages, write_manual_pdf  # noqa: E402
 
-from assistant.embeddings import get_embeddings  # noqa: E402
-from assistant.settings import Settings  # noqa: E402
-from ingest.index import IndexReader, write_build  # noqa: E402
+from assistant.core.embeddings import get_embeddings  # noqa: E402
+from assistant.core.index import IndexReader  # noqa: E402
+from assistant.core.settings import Settings  # noqa: E402
+from assistant.core.tokens import get_tokenizer  # noqa: E402
+from ingest.index import write_build  # noqa: E402
 from ingest.pipeline import prepare  # noqa: E402
-from ingest.tokens import get_tokenizer  # noqa: E402
 
 TARGET_SECONDS = 30.0
 

@@ -153,8 +153,8 @@ async def staff_member(n: int, url: str, fn_index: int, until: float, run_id: st
 
 
 def check_log(data_dir: Path, run_id: str, answered: list[str]) -> tuple[int, list[str]]:
+    from assistant.core.settings import Settings
     from assistant.question_log import LogFilters, QuestionLog
-    from assistant.settings import Settings
 
     with QuestionLog.open(Settings(data_dir=data_dir)) as log:
         if log.pending_spool():

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from assistant.answering import Assistant
 from assistant.calibration import Calibration, fit
+from assistant.core.chunks import corpus_fingerprint
+from assistant.core.settings import Settings
 from assistant.question_log import QuestionLog
-from assistant.settings import Settings
 from evals.dataset import CALIBRATION_SET, check_evidence, load_questions
-from ingest.chunks import corpus_fingerprint
 
 # Used only while fitting: decisions that reach the threshold are collected, not acted on.
 _UNFITTED = Calibration(threshold=0.0, lexical_weight=0.0, embedder="", questions=0, balanced_accuracy=0.0)

@@ -7,9 +7,9 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.errors import KasuharaError
-from assistant.levels import LEVELS
-from ingest.chunks import Chunk
+from assistant.core.chunks import Chunk
+from assistant.core.errors import KasuharaError
+from assistant.core.levels import LEVELS
 
 EVALS_DIR = Path(__file__).resolve().parent
 DEFAULT_SET = EVALS_DIR / "questions.jsonl"

@@ -10,9 +10,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from assistant.levels import LEVELS
+from assistant.core.index import IndexReader
+from assistant.core.levels import LEVELS
+from assistant.core.settings import Settings
 from assistant.question_log import OFFICE_TZ, LogFilters, LogRow, QuestionLog
-from assistant.settings import Settings
 from evals.dataset import (
     DEFAULT_SET,
     DatasetError,
@@ -20,7 +21,6 @@ from evals.dataset import (
     check_evidence,
     load_questions,
 )
-from ingest.index import IndexReader
 
 FROM_LOG_TAG = "from_log"
 _MAX_HISTORY = 3  # earlier turns of the same session kept as history

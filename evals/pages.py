@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from assistant.settings import Settings
+from assistant.core.settings import Settings
 from ingest.pipeline import structured_pages
 
 

@@ -34,7 +34,7 @@ from sklearn.pipeline import Pipeline
 from tqdm import tqdm
 
 from assistant.answering import Assistant
-from assistant.levels import LEVELS
+from assistant.core.levels import LEVELS
 from assistant.router_model import (
     CV_FOLDS,
     CV_SEED,

@@ -24,10 +24,10 @@ from typing import Sequence
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from assistant.embeddings import get_embeddings
-from assistant.levels import LEVELS
-from assistant.settings import Settings
-from assistant.text import fold
+from assistant.core.embeddings import get_embeddings
+from assistant.core.levels import LEVELS
+from assistant.core.settings import Settings
+from assistant.core.text import fold
 from evals.routing_eval import SEALED_SET, sha256_of
 
 DUPLICATE_COSINE = 0.95

@@ -21,17 +21,17 @@ from tqdm import tqdm
 
 from assistant.answering import Answer, Assistant
 from assistant.citations import Citation
-from assistant.embeddings import VectorEmbeddings
-from assistant.levels import LEVELS
+from assistant.core.embeddings import VectorEmbeddings
+from assistant.core.index import IndexReader
+from assistant.core.levels import LEVELS
+from assistant.core.settings import Settings
 from assistant.question_log import QuestionLog
 from assistant.retrieval import FUSIONS, MODES, HybridRetriever, check_choice
-from assistant.settings import Settings
 from evals import metrics, routing_report
 from evals.baseline import BASELINE_MODES, Baseline, BaselineConfig
 from evals.dataset import DEFAULT_SET, EvalQuestion, check_evidence, load_questions
 from evals.pages import source_pages
 from evals.routing_eval import evaluate_routing
-from ingest.index import IndexReader
 
 K = 10  # ranking depth for MRR@10 and nDCG@10
 RETRIEVAL_METRICS = ("recall_at_1", "recall_at_3", "mrr_at_10", "ndcg_at_10", "chars_at_3")
@@ -190,10 +190,11 @@ class _QueryCache(VectorEmbeddings):
 def index_is_stale(settings: Settings) -> bool:
     """True when the corpus, embedder or tokeniser changed since the index being served was built
     (then `kasuhara ingest` must run first, or the evaluation measures the old corpus)."""
-    from assistant.embeddings import embedder_name
-    from ingest.index import IndexStore, build_key
+    from assistant.core.embeddings import embedder_name
+    from assistant.core.index import IndexStore
+    from assistant.core.tokens import TOKENIZER_NAME
+    from ingest.index import build_key
     from ingest.pipeline import prepare
-    from ingest.tokens import TOKENIZER_NAME
 
     manifest = IndexStore(settings.index_dir).current_manifest()
     if manifest is None:

@@ -1,6 +1,6 @@
 """Ingest errors: each names what was wrong and what to do. The previous index is never touched."""
 
-from assistant.errors import KasuharaError
+from assistant.core.errors import KasuharaError
 
 
 class IngestError(KasuharaError):
@@ -17,11 +17,3 @@ class SourceError(IngestError):
 
 class EmptyCorpusError(IngestError):
     """Nothing to index."""
-
-
-class IndexMissingError(KasuharaError):
-    """No index has been built yet."""
-
-
-class EmbedderMismatchError(KasuharaError):
-    """The index was built with another embedder than the one configured."""

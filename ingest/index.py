@@ -24,48 +24,29 @@ import shutil
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from functools import cached_property
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Iterator
-from urllib.parse import urlparse
 
 import bm25s
-import chromadb
 import numpy as np
-from chromadb.config import Settings as ChromaSettings
 from tqdm import tqdm
 
-from assistant.embeddings import VectorEmbeddings, embedder_name
-from assistant.settings import Settings
-from ingest.chunks import Chunk
-from ingest.errors import EmbedderMismatchError, IndexMissingError, IngestError
-from ingest.tokens import TOKENIZER_NAME, Tokenizer
+from assistant.core.chunks import Chunk
+from assistant.core.embeddings import VectorEmbeddings
+from assistant.core.index import (
+    INDEX_FORMAT,
+    IndexManifest,
+    IndexStore,
+    chroma_client,
+    collection_name,
+    open_collection,
+)
+from assistant.core.settings import Settings
+from assistant.core.tokens import TOKENIZER_NAME, Tokenizer
+from ingest.errors import IngestError
 
-INDEX_FORMAT = 1
-_NO_INDEX = "索引がまだありません。`kasuhara ingest` でマニュアルを取り込んでください。"
 _KEEP_BUILDS = 2  # the one serving and the one before it (a running server may still read it)
-
-
-@dataclass(frozen=True)
-class IndexManifest:
-    build_id: str
-    build_key: str
-    corpus_hash: str
-    embedder: str
-    tokenizer: str
-    chunk_count: int
-    files: list[str]
-    pages: int
-    built_at: str
-    seconds: float
-    chroma_url: str | None
-    collection: str
-    format: int = INDEX_FORMAT
-
-    @classmethod
-    def read(cls, path: Path) -> "IndexManifest":
-        return cls(**json.loads(path.read_text(encoding="utf-8")))
 
 
 @dataclass(frozen=True)
@@ -76,57 +57,12 @@ class BuildInput:
     corpus_hash: str
 
 
-def chroma_client(settings: Settings, persist_dir: Path | None, chroma_url: str | None = None) -> chromadb.ClientAPI:
-    """A Chroma server's HttpClient when a URL is given (default: the configured one), else a
-    PersistentClient in persist_dir."""
-    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-    chroma_url = chroma_url if chroma_url is not None else settings.chroma_url
-    if chroma_url:
-        url = urlparse(chroma_url)
-        return chromadb.HttpClient(
-            host=url.hostname or "127.0.0.1",
-            port=url.port or 8000,
-            ssl=url.scheme == "https",
-            settings=chroma_settings,
-        )
-    assert persist_dir is not None
-    return chromadb.PersistentClient(path=str(persist_dir), settings=chroma_settings)
-
-
-def collection_name(build_id: str) -> str:
-    """Derived from the build folder, so even a killed build's remote collection can be found and dropped."""
-    return f"kasuhara-{build_id}".lower()
-
-
 def build_key(corpus_hash: str, embedder: str, tokenizer: str) -> str:
     return hashlib.sha256(f"{INDEX_FORMAT}|{corpus_hash}|{embedder}|{tokenizer}".encode()).hexdigest()
 
 
-class IndexStore:
-    """Where builds live and which one is current."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.builds = root / "builds"
-        self.pointer = root / "CURRENT"
-
-    def current_id(self) -> str | None:
-        try:
-            return json.loads(self.pointer.read_text(encoding="utf-8"))["build"]
-        except FileNotFoundError:
-            return None
-
-    def current_manifest(self) -> IndexManifest | None:
-        build = self.current_id()
-        if build is None:
-            return None
-        return IndexManifest.read(self.builds / build / "manifest.json")
-
-    def current_chunks(self) -> list[Chunk]:
-        build = self.current_id()
-        if build is None:
-            raise IndexMissingError(_NO_INDEX)
-        return _read_chunks(self.builds / build / "chunks.jsonl")
+class BuildStore(IndexStore):
+    """The store as ingest uses it: the right to build, the swap to a new build, pruning old ones."""
 
     @contextmanager
     def lock(self) -> Iterator[None]:
@@ -190,7 +126,7 @@ def write_build(
     """Write a complete build aside, then swap CURRENT to it. With `reuse`, texts the serving build
     already embedded with the same embedder keep their vectors."""
     started = time.perf_counter()
-    store = IndexStore(settings.index_dir)
+    store = BuildStore(settings.index_dir)
     build_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f") + "-" + build_input.corpus_hash[:8]
     build_dir = store.builds / build_id
     build_dir.mkdir(parents=True)
@@ -256,7 +192,7 @@ def _previous_vectors(settings: Settings, store: IndexStore, embedder: str) -> d
     if manifest is None or manifest.embedder != embedder:
         return {}
     try:
-        collection = _open_collection(settings, store.builds / manifest.build_id, manifest)
+        collection = open_collection(settings, store.builds / manifest.build_id, manifest)
         stored = collection.get(include=["embeddings", "metadatas"])
     except Exception:  # a missing folder or an unreachable server: embed everything, as for a first build
         return {}
@@ -307,63 +243,3 @@ def _write_chroma(
         )
 
 
-class IndexReader:
-    """Read side of one complete build: chunks, BM25 scores, dense neighbours."""
-
-    def __init__(self, settings: Settings, expected_embedder: str | None = None) -> None:
-        store = IndexStore(settings.index_dir)
-        manifest = store.current_manifest()
-        if manifest is None:
-            raise IndexMissingError(_NO_INDEX)
-        expected = expected_embedder or embedder_name(settings)
-        if manifest.embedder != expected:
-            raise EmbedderMismatchError(
-                f"索引は埋め込みモデル「{manifest.embedder}」で作成されていますが、設定は「{expected}」です。"
-                " `kasuhara ingest --force` で索引を作り直してください。"
-            )
-        self.manifest = manifest
-        build_dir = store.builds / manifest.build_id
-        self.chunks = _read_chunks(build_dir / "chunks.jsonl")
-        self.by_id = {c.id: c for c in self.chunks}
-        self._bm25 = bm25s.BM25.load(str(build_dir / "bm25"))
-        self._collection = _open_collection(settings, build_dir, manifest)
-
-    @property
-    def version(self) -> str:
-        return self.manifest.build_id
-
-    @cached_property
-    def vocabulary(self) -> frozenset[str]:
-        """Every token that occurs in some chunk (the BM25 vocabulary)."""
-        return frozenset(t for t in self._bm25.vocab_dict if t)
-
-    def bm25_scores(self, tokens: list[str]) -> np.ndarray:
-        if not tokens or not self.chunks:
-            return np.zeros(len(self.chunks), dtype=np.float32)
-        return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
-
-    def dense_search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """(row, cosine similarity) of the k nearest chunks."""
-        k = min(k, len(self.chunks))
-        if k == 0:
-            return []
-        result = self._collection.query(
-            query_embeddings=[vector.tolist()], n_results=k, include=["metadatas", "distances"]
-        )
-        return [
-            (int(meta["row"]), 1.0 - float(distance))
-            for meta, distance in zip(result["metadatas"][0], result["distances"][0])
-        ]
-
-
-def _open_collection(settings: Settings, build_dir: Path, manifest: IndexManifest):
-    # The vectors are where this build put them: its own folder, or the server it was built on
-    # (the configured URL wins, in case the server moved); not wherever the settings point today.
-    chroma_url = (settings.chroma_url or manifest.chroma_url) if manifest.chroma_url else ""
-    client = chroma_client(settings, build_dir / "chroma", chroma_url)
-    return client.get_collection(manifest.collection, embedding_function=None)
-
-
-def _read_chunks(path: Path) -> list[Chunk]:
-    with path.open(encoding="utf-8") as fh:
-        return [Chunk.from_json(json.loads(line)) for line in fh if line.strip()]

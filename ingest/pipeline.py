@@ -12,17 +12,19 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.embeddings import embedder_name, get_embeddings
-from assistant.settings import Settings
-from ingest.chunks import Chunk, make_chunks
+from assistant.core.chunks import Chunk
+from assistant.core.embeddings import embedder_name, get_embeddings
+from assistant.core.index import IndexManifest, IndexStore
+from assistant.core.settings import Settings
+from assistant.core.tokens import TOKENIZER_NAME, get_tokenizer
+from ingest.chunks import make_chunks
 from ingest.cleaning import clean_pages
 from ingest.errors import EmptyCorpusError
-from ingest.index import BuildInput, IndexManifest, IndexStore, build_key, write_build
+from ingest.index import BuildInput, BuildStore, build_key, write_build
 from ingest.loaders import LoadedFile, discover_sources, load_file
 from ingest.manifest import CorpusManifest, load_manifest
 from ingest.report import IngestReport, build_report
 from ingest.structure import StructuredPage, structure_page
-from ingest.tokens import TOKENIZER_NAME, get_tokenizer
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,7 @@ def run_ingest(
 ) -> IngestSummary:
     started = time.perf_counter()
     build_input, report = read_corpus(settings, paths)
-    store = IndexStore(settings.index_dir)
+    store = BuildStore(settings.index_dir)
     with store.lock():
         current = store.current_manifest()
         key = build_key(build_input.corpus_hash, embedder_name(settings), TOKENIZER_NAME)

@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ingest.chunks import Chunk
+from assistant.core.chunks import Chunk
 from ingest.loaders import LoadedFile
 from ingest.structure import StructuredPage
 

@@ -25,7 +25,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from assistant.settings import PROJECT_ROOT, Settings
+from assistant.core.settings import PROJECT_ROOT, Settings
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 OFFICER = "山田"
@@ -152,9 +152,11 @@ def officer_account(web_settings: Settings) -> tuple[str, str]:
 @pytest.fixture(scope="session")
 def live_app(web_settings: Settings, web_assistant: Any, officer_account: tuple[str, str],
              network_guard: NetworkGuard) -> Iterator[Served]:
+    from assistant.cli.eval_commands import eval_item_adder
     from assistant.web.app import create_app
 
-    app = create_app(web_settings, assistant=web_assistant)
+    # As `kasuhara serve` builds it: the console's "add to the evaluation set" hook included.
+    app = create_app(web_settings, assistant=web_assistant, add_eval_item=eval_item_adder(web_settings))
     with serve(app) as served:
         yield served
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from assistant.answering import Assistant
-from assistant.settings import Settings
+from assistant.core.settings import Settings
 from ingest.pipeline import run_ingest
 
 

@@ -14,7 +14,7 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
-from assistant.settings import PROJECT_ROOT, Settings  # noqa: E402
+from assistant.core.settings import PROJECT_ROOT, Settings  # noqa: E402
 
 REPO_CORPUS = PROJECT_ROOT / "corpus"
 SEED_PAGE = REPO_CORPUS / "manual" / "000_0ebf01af85e31d0d.txt"
@@ -62,3 +62,15 @@ def seed_corpus(corpus_dir: Path) -> Path:
 @pytest.fixture
 def settings(seed_corpus: Path, data_dir: Path) -> Settings:
     return Settings(corpus_dir=seed_corpus, data_dir=data_dir)
+
+
+# Fixtures that build an index, fit the router or start a server: a test that uses one is in the
+# `slow` tier, whatever its own markers say. `make test-fast` leaves that tier out.
+_SLOW_FIXTURES = {"built_settings", "assistant", "web_settings", "web_assistant", "live_app", "llm_assistant",
+                  "chromium", "postgres_server", "postgres_url"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if _SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

@@ -276,6 +276,7 @@ def test_failed_log_write_never_blocks_the_answer(built_settings, tmp_path) -> N
 
 def test_a_finished_ingest_is_picked_up_without_restart(built_settings, tmp_path) -> None:
     from built_index import settings_with_index_copy
+
     from ingest.pipeline import run_ingest
 
     settings = settings_with_index_copy(built_settings, tmp_path)

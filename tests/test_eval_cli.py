@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from assistant.answering import Assistant
 from assistant.cli import main
 from assistant.cli.eval_commands import eval_group
-from assistant.settings import Settings
+from assistant.core.settings import Settings
 from evals.dataset import DEFAULT_SET, DatasetError, load_questions
 from evals.from_log import add_from_log
 

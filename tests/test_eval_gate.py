@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.settings import PROJECT_ROOT, Settings
+from assistant.core.settings import PROJECT_ROOT, Settings
 from evals.dataset import DEFAULT_SET
 from evals.gate import check, load_thresholds
 from evals.report import summary_table, write_report

@@ -6,15 +6,16 @@ from pathlib import Path
 
 import chromadb
 import pytest
-
-from assistant.embeddings import get_embeddings
-from assistant.settings import Settings
 from chroma_server import chroma_server
-from ingest.errors import EmbedderMismatchError
-from ingest.index import IndexReader, IndexStore, collection_name, write_build
-from ingest.pipeline import prepare, run_ingest
-from ingest.tokens import get_tokenizer
 from test_ingest_index import FailingEmbeddings
+
+from assistant.core.embeddings import get_embeddings
+from assistant.core.errors import EmbedderMismatchError
+from assistant.core.index import IndexReader, IndexStore, collection_name
+from assistant.core.settings import Settings
+from assistant.core.tokens import get_tokenizer
+from ingest.index import write_build
+from ingest.pipeline import prepare, run_ingest
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +121,7 @@ def test_sentence_transformers_backend_builds_and_queries(settings, minilm_path,
 
 @pytest.mark.slow
 def test_a_missing_sentence_transformers_model_is_a_clear_error(settings, tmp_path: Path):
-    from assistant.embeddings import EmbeddingModelError
+    from assistant.core.embeddings import EmbeddingModelError
 
     missing = settings.model_copy(update={"embedding_model": str(tmp_path / "no-such-model")})
     with pytest.raises(EmbeddingModelError, match="埋め込みモデル"):

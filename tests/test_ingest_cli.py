@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from pdf_fixtures import write_scanned_pdf
 
 from assistant.cli import main
-from assistant.settings import PROJECT_ROOT, Settings
-from ingest.index import IndexStore
+from assistant.core.index import IndexStore
+from assistant.core.settings import PROJECT_ROOT, Settings
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from export_fixtures import PAGES, ExportPage, joined, plain_layout, table_layout
 
-from assistant.settings import Settings
+from assistant.core.settings import Settings
 from ingest.pipeline import read_corpus
 
 SITE_WORDS = ("まなびのひろば", "ひろばは", "公開元URL", "出典情報", "資料テキスト", "ページ画像", "マニュアル (")

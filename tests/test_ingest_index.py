@@ -12,14 +12,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from assistant.embeddings import VectorEmbeddings, get_embeddings
-from assistant.settings import Settings
-from ingest.errors import EmbedderMismatchError, IndexMissingError, IngestError
-from ingest.index import IndexReader, IndexStore, write_build
-from ingest.pipeline import indexed_chunks, prepare, run_ingest
-from ingest.tokens import TOKENIZER_NAME, get_tokenizer
 from pdf_fixtures import generate_pages, write_manual_pdf
+
+from assistant.core.embeddings import VectorEmbeddings, get_embeddings
+from assistant.core.errors import EmbedderMismatchError, IndexMissingError
+from assistant.core.index import IndexReader, IndexStore
+from assistant.core.settings import Settings
+from assistant.core.tokens import TOKENIZER_NAME, get_tokenizer
+from ingest.errors import IngestError
+from ingest.index import BuildStore, write_build
+from ingest.pipeline import indexed_chunks, prepare, run_ingest
 
 SEVEN_BULLETS = """# 対応事例集
 
@@ -239,7 +241,7 @@ def test_a_failed_build_leaves_the_previous_index_serving(built, error):
 
 
 def test_a_second_ingest_waits_its_turn(built):
-    store = IndexStore(built.index_dir)
+    store = BuildStore(built.index_dir)
     with store.lock():
         with pytest.raises(IngestError, match="実行中"):
             run_ingest(built, force=True, progress=False)

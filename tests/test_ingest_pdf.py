@@ -10,7 +10,7 @@ import pytest
 from conftest import SEED_PAGE
 from pdf_fixtures import PAGE_28, PageSpec, write_manual_pdf, write_scanned_pdf
 
-from assistant.settings import Settings
+from assistant.core.settings import Settings
 from ingest.chunks import make_chunks
 from ingest.cleaning import clean_page, clean_pages
 from ingest.errors import SourceError

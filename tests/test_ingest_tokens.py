@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.tokens import TOKENIZER_NAME, JapaneseTokenizer, get_tokenizer
+from assistant.core.tokens import TOKENIZER_NAME, JapaneseTokenizer, get_tokenizer
 
 
 @pytest.fixture(scope="module")

@@ -14,9 +14,9 @@ import pytest
 from click.testing import CliRunner
 
 from assistant.cli.logs_commands import logs, printable
+from assistant.core.settings import Settings
 from assistant.csv_export import BOM, csv_bytes, safe_cell, write_table
 from assistant.question_log import OFFICE_TZ, LogRecord, QuestionLog
-from assistant.settings import Settings
 
 HOSTILE = ['=HYPERLINK("http://evil.example","開く")', "@SUM(A1:A9)", "-1+2", "\t=cmd|' /C calc'!A0", "+81と書いた"]
 CONTROL = "画面\x1b[2J消去\x07ベル\r戻り\u202e逆順"

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.personal_data import EMAIL_MASK, PHONE_MASK, mask_emails, mask_personal_data, mask_phone_numbers
+from assistant.personal_data import (
+    EMAIL_MASK,
+    PHONE_MASK,
+    mask_emails,
+    mask_personal_data,
+    mask_phone_numbers,
+)
 
 
 @pytest.mark.parametrize(

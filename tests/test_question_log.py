@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from alembic import command
 
+from assistant.answer_parts import logged_parts
+from assistant.core.settings import Settings
 from assistant.question_log import (
     OFFICE_TZ,
     AmbiguousLogId,
@@ -27,7 +29,6 @@ from assistant.question_log import (
     _alembic_config,
     _create_engine,
 )
-from assistant.settings import Settings
 
 pytest_plugins = ["postgres_server"]
 
@@ -89,7 +90,7 @@ def test_open_creates_sqlite_file_in_data_dir_with_wal(settings: Settings, log: 
     assert db.exists()
     with sqlite3.connect(db) as raw:
         assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert log.revision() == "0004"
+    assert log.revision() == "0005"
     assert log.count() == 0
 
 
@@ -97,7 +98,7 @@ def test_opening_twice_is_harmless(settings: Settings, log: QuestionLog) -> None
     log.record(make_record())
     with QuestionLog.open(settings) as again:
         assert again.count() == 1
-        assert again.revision() == "0004"
+        assert again.revision() == "0005"
 
 
 def test_second_migration_upgrades_an_existing_database(settings: Settings) -> None:
@@ -116,10 +117,12 @@ def test_second_migration_upgrades_an_existing_database(settings: Settings) -> N
         )
     engine.dispose()
     with QuestionLog(url, settings.spool_dir) as upgraded:
-        assert upgraded.revision() == "0004"
+        assert upgraded.revision() == "0005"
         row = upgraded.get("a" * 32)
     assert row.question == "古い質問"
     assert row.status == "未確認" and row.feedback is None
+    assert row.parts is None  # logged before answers kept their parts: surfaces use the row's own fields
+    assert logged_parts(row, {"none": "情報"}).level.label == "情報"
     assert row.created_at == datetime(2025, 3, 4, 1, 2, 3, tzinfo=timezone.utc)
 
 
@@ -468,7 +471,7 @@ def pg_log(postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 @pytest.mark.postgres
 def test_postgres_round_trip_and_officers(pg_log: QuestionLog) -> None:
-    assert pg_log.revision() == "0004"
+    assert pg_log.revision() == "0005"
     rec = make_record("NUL\x00入り 090-1234-5678", level="urgent")
     uid = pg_log.record(rec)
     row = pg_log.get(uid[:6])

@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 
 from assistant.answering import Assistant
-from assistant.embeddings import cached_question_vectors
-from assistant.levels import LEVELS
+from assistant.core.embeddings import cached_question_vectors
+from assistant.core.levels import LEVELS
+from assistant.core.settings import PROJECT_ROOT
 from assistant.router_model import (
     RoutingDataError,
     RoutingExample,
@@ -25,7 +26,6 @@ from assistant.router_model import (
     load_examples,
     urgent_threshold,
 )
-from assistant.settings import PROJECT_ROOT
 from evals.routing_eval import SEALED_SET
 
 pytest_plugins = ["built_index"]

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from assistant.core.settings import PROJECT_ROOT
+from assistant.core.text import fold
 from assistant.policy import PolicyError, load_policy
 from assistant.routing import Router
-from assistant.settings import PROJECT_ROOT
-from assistant.text import fold
 
 pytest_plugins = ["built_index"]
 

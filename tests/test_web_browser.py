@@ -315,8 +315,9 @@ def test_full_queue_shows_a_japanese_busy_notice(chromium, web_settings, web_ass
     """With one worker and a queue of one, a third member of staff reads a Japanese notice."""
     import threading
 
-    from assistant.web.app import create_app
     from browser import open_session, serve
+
+    from assistant.web.app import create_app
 
     release = threading.Event()
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import json
 import io
+import json
 import threading
 import time
 from types import SimpleNamespace
@@ -25,7 +25,14 @@ from assistant.web.staff_chat import StaffChat, render_answer
 pytest_plugins = ["built_index", "browser"]
 pytest.register_assert_rewrite("browser")
 
-from browser import OFFICER, PASSWORD, ask_over_http, dependency_index, queue_call, serve  # noqa: E402
+from browser import (  # noqa: E402
+    OFFICER,
+    PASSWORD,
+    ask_over_http,
+    dependency_index,
+    queue_call,
+    serve,
+)
 
 HOSTILE = ['=HYPERLINK("http://evil.example","開く")', "@SUM(A1:A9)", "+81 と書いた", "-1+2 の件"]
 

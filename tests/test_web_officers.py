@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from assistant.cli import main as cli
+from assistant.core.settings import Settings
 from assistant.officers import (
     LoginThrottle,
     OfficerError,
@@ -17,7 +18,6 @@ from assistant.officers import (
     SessionSigner,
     load_secret,
 )
-from assistant.settings import Settings
 
 PASSWORD = "correct-horse-battery"
 
@@ -238,3 +238,11 @@ def test_web_commands_have_help() -> None:
         assert result.exit_code == 0
         lines = [l for l in result.output.splitlines() if l.strip()]
         assert any(any("\u3040" <= ch <= "\u9fff" for ch in line) for line in lines[1:3]), result.output
+
+
+def test_serve_refuses_an_unknown_page_with_the_choices_named() -> None:
+    from assistant.cli import main
+
+    result = CliRunner().invoke(main, ["serve", "--pages", "staff,admin"])
+    assert result.exit_code == 2
+    assert "staff, officer から選んでください" in result.output and "--pages" in result.output

@@ -15,8 +15,13 @@ import pytest
 
 from assistant.answer_parts import AnswerParts, ContactPart, LevelPart
 from assistant.routing import Route
-from assistant.webhook import UrgentNotifier, WebhookConfigError, notifier_from_settings, urgent_notice
 from assistant.web.staff_chat import StaffChat
+from assistant.webhook import (
+    UrgentNotifier,
+    WebhookConfigError,
+    notifier_from_settings,
+    urgent_notice,
+)
 
 pytest_plugins = ["built_index", "browser"]
 pytest.register_assert_rewrite("browser")
@@ -164,7 +169,7 @@ def test_staff_chat_notifies_on_urgent_answers_only(web_settings: Any, web_assis
 
 def test_served_app_posts_to_the_configured_url(web_settings: Any, receiver: Receiver) -> None:
     """End to end: settings.urgent_webhook_url -> create_app -> a staff question over HTTP."""
-    from assistant.settings import Settings
+    from assistant.core.settings import Settings
     from assistant.web.app import create_app
 
     settings = Settings(data_dir=web_settings.data_dir, urgent_webhook_url=receiver.url)

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import click
 
-from assistant.cli import ask_commands, eval_commands, ingest_commands, logs_commands, web_commands
+from assistant.cli import (
+    ask_commands,
+    eval_commands,
+    ingest_commands,
+    logs_commands,
+    web_commands,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -8,9 +8,9 @@ import sys
 
 import click
 
-from assistant.errors import KasuharaError
-from assistant.settings import Settings
-from assistant.text import replace_unreadable
+from assistant.core.errors import KasuharaError
+from assistant.core.settings import Settings
+from assistant.core.text import replace_unreadable
 
 
 def _assistant():

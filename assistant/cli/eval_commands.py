@@ -6,14 +6,16 @@ A thin layer over `evals.*`; heavy imports happen inside the commands so `--help
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
-from assistant.errors import KasuharaError
-from assistant.levels import LEVELS
-from assistant.settings import Settings
+from assistant.core.errors import KasuharaError
+from assistant.core.levels import LEVELS
+from assistant.core.settings import Settings
 
 _SET_HELP = "質問セット(JSONL)。既定は evals/questions.jsonl。"
 
@@ -117,6 +119,19 @@ def add_from_log_command(log_id: str, level: str, evidence: tuple[str, ...], ans
         raise _fail(exc) from exc
     click.echo(f"追加しました: {item.id}(区分 {item.level}、{'回答可' if item.answerable else '対象外'}"
                f"{'、追加の質問' if item.history else ''}) → {set_path or DEFAULT_SET}")
+
+
+def eval_item_adder(settings: Settings) -> Callable[[str, str, list[str], bool], Any]:
+    """The hook the officers' console is given for "add to the evaluation set": `evals.from_log`
+    bound to `settings`, (uid, level, evidence, answerable) -> the added item. Only the eval
+    commands import `evals`; `kasuhara serve` hands this hook to the web app."""
+
+    def add(uid: str, level: str, evidence: list[str], answerable: bool) -> Any:
+        from evals.from_log import add_from_log
+
+        return add_from_log(settings, uid, level, evidence, answerable)
+
+    return add
 
 
 @eval_group.command("calibrate")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from assistant.errors import KasuharaError
-from assistant.settings import Settings
+from assistant.core.errors import KasuharaError
+from assistant.core.settings import Settings
 
 # Exit status when the index was built but some pages were refused (garbled): the rest is searchable.
 PAGES_REFUSED = 3

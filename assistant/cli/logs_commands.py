@@ -17,9 +17,15 @@ from typing import Any
 
 import click
 
-from assistant.errors import KasuharaError
-from assistant.answer_parts import AnswerParts, contact_lines, guidance_lines, logged_parts
-from assistant.levels import feedback_label
+from assistant.answer_parts import (
+    AnswerParts,
+    contact_lines,
+    guidance_lines,
+    logged_parts,
+)
+from assistant.core.errors import KasuharaError
+from assistant.core.levels import feedback_label
+from assistant.core.settings import Settings
 from assistant.policy import load_policy
 from assistant.question_log import (
     FEEDBACK_FILTERS,
@@ -31,7 +37,6 @@ from assistant.question_log import (
     LogRow,
     QuestionLog,
 )
-from assistant.settings import Settings
 
 _BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _QUESTION_WIDTH = 60

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from assistant.errors import KasuharaError
-from assistant.settings import Settings
+from assistant.core.errors import KasuharaError
+from assistant.core.settings import Settings
 
 
 @click.command()
@@ -14,19 +14,28 @@ from assistant.settings import Settings
 @click.option("--port", default=7860, show_default=True, type=click.IntRange(1, 65535), help="待ち受けるポート番号。")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]), help="サーバーのログの詳しさ。")
-def serve(host: str, port: int, log_level: str) -> None:
+@click.option("--pages", default="staff,officer", show_default=True, metavar="PAGE[,PAGE]",
+              help="起動する画面: staff(スタッフ用チャット)と officer(担当者用コンソール)のどちらか、または両方。")
+def serve(host: str, port: int, log_level: str, pages: str) -> None:
     """Web アプリを起動します: スタッフ用チャット(/)と担当者用コンソール(/officer)。"""
+    from assistant.cli.eval_commands import eval_item_adder
     from assistant.officers import OfficerStore
-    from assistant.web.app import create_app, run
+    from assistant.web.app import PAGES, create_app, run
 
+    chosen = tuple(p.strip() for p in pages.split(",") if p.strip())
+    if not chosen or set(chosen) - set(PAGES):
+        raise click.BadParameter(f"{', '.join(PAGES)} から選んでください(例: --pages staff): {pages}",
+                                 param_hint="--pages")
     settings = Settings()
     try:
-        app = create_app(settings)
-        officers = OfficerStore(settings.officers_path).names()
+        app = create_app(settings, pages=chosen, add_eval_item=eval_item_adder(settings))
+        officers = OfficerStore(settings.officers_path).names() if "officer" in chosen else ["-"]
     except KasuharaError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"スタッフ用チャット:     http://{host}:{port}/", err=True)
-    click.echo(f"担当者用コンソール:     http://{host}:{port}/officer/", err=True)
+    if "staff" in chosen:
+        click.echo(f"スタッフ用チャット:     http://{host}:{port}/", err=True)
+    if "officer" in chosen:
+        click.echo(f"担当者用コンソール:     http://{host}:{port}/officer/", err=True)
     if not officers:
         click.echo("注意: 担当者アカウントがありません。`kasuhara officer add 名前` で作成してください。", err=True)
     run(app, host=host, port=port, log_level=log_level)

@@ -7,14 +7,15 @@ analytics are off, and the theme uses installed fonts. `kasuhara serve` runs it 
 from __future__ import annotations
 
 import logging
-from typing import Any, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import gradio as gr
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
 import assistant.web  # noqa: F401  (Gradio environment first)
-from assistant.settings import Settings
+from assistant.core.settings import Settings
 from assistant.web.common import mount_options
 
 log = logging.getLogger(__name__)
@@ -24,10 +25,13 @@ PAGES = ("staff", "officer")
 
 def create_app(settings: Settings | None = None, pages: Sequence[str] = PAGES, assistant: Any = None,
                build_index: bool = True, staff_options: dict[str, Any] | None = None,
-               auth: Any = None) -> FastAPI:
-    """Build the web app. `assistant` may be injected (tests); by default it comes from `settings`
-    (and so does its urgent webhook, `settings.urgent_webhook_url`). `staff_options` go to `StaffChat`
-    (concurrency, queue_max_size); `auth` replaces the default `OfficerAuth(settings)`."""
+               auth: Any = None, add_eval_item: Callable[..., Any] | None = None) -> FastAPI:
+    """Build the web app: this function alone assembles the pages. `assistant` may be injected
+    (tests); by default it comes from `settings` (and so does its urgent webhook,
+    `settings.urgent_webhook_url`). `staff_options` go to `StaffChat` (concurrency,
+    queue_max_size); `auth` replaces the default `OfficerAuth(settings)`. `add_eval_item` is the
+    console's "add to the evaluation set" hook (`kasuhara serve` gives the eval commands' one);
+    without it the console offers no such action."""
     from assistant.web import officer_console, staff_chat
     from assistant.web.auth import CONSOLE_PREFIX, OfficerAuth
 
@@ -52,7 +56,7 @@ def create_app(settings: Settings | None = None, pages: Sequence[str] = PAGES, a
         app.state.auth = auth
         officer_console.mount(app, assistant.question_log, auth, assistant.policy.labels,
                               chunk_section=getattr(assistant, "section_of", None),
-                              add_eval_item=_eval_item_adder(settings),
+                              add_eval_item=add_eval_item,
                               relearn=getattr(assistant, "reload", None))
     if "staff" in pages:
         # Mounted last: "/" would otherwise shadow /officer and /login.
@@ -63,16 +67,6 @@ def create_app(settings: Settings | None = None, pages: Sequence[str] = PAGES, a
                           methods=["GET"], include_in_schema=False)
     app.add_middleware(NoUploads)  # added last, so outermost: before the console's login check too
     return app
-
-
-def _eval_item_adder(settings: Settings):
-    """The console's "add to the evaluation set" action: evals.from_log bound to these settings."""
-    from evals.from_log import add_from_log
-
-    def add(uid: str, level: str, evidence: list[str], answerable: bool):
-        return add_from_log(settings, uid, level, evidence, answerable)
-
-    return add
 
 
 class NoUploads:
@@ -139,14 +133,3 @@ def run(app: FastAPI, host: str = "127.0.0.1", port: int = 7860, log_level: str 
 
     # One process: Gradio keeps sessions and its queue in memory.
     uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=False)
-
-
-def serve_alone(page: str, description: str, port: int, argv: Sequence[str] | None = None) -> None:
-    """Command line of a page file run on its own (`python -m assistant.web.staff_chat`)."""
-    import argparse
-
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--host", default="127.0.0.1", help="待ち受けるアドレス")
-    parser.add_argument("--port", type=int, default=port, help="待ち受けるポート")
-    args = parser.parse_args(argv)
-    run(create_app(pages=(page,)), host=args.host, port=args.port)

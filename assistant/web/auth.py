@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
+from assistant.core.settings import Settings
 from assistant.officers import (
     SESSION_MAX_AGE_S,
     LoginThrottle,
@@ -30,7 +31,6 @@ from assistant.officers import (
     SessionSigner,
     load_secret,
 )
-from assistant.settings import Settings
 from assistant.web.common import ERROR_TITLE, html_text
 
 log = logging.getLogger(__name__)

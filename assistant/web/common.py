@@ -10,7 +10,7 @@ from typing import Any
 import gradio as gr
 
 import assistant.web  # noqa: F401  (sets the Gradio environment before gradio is imported)
-from assistant.errors import KasuharaError
+from assistant.core.errors import KasuharaError
 
 log = logging.getLogger(__name__)
 

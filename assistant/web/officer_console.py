@@ -1,7 +1,7 @@
 """The officers' console (`/officer`): every question, urgent ones first; detail, status, notes,
 insight charts and CSV export. Login required (see `assistant/web/auth.py`).
 
-Run alone with `python -m assistant.web.officer_console [--host 127.0.0.1] [--port 7861]`.
+Served by `assistant.web.app` (`kasuhara serve`, or `kasuhara serve --pages officer` for this page alone).
 
 Staff text only ever reaches the page through components that show text as text (Textbox,
 Dataframe with "str" columns); the one Markdown with dynamic content (the header) is escaped.
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping
 from urllib.parse import urlencode
 
 import gradio as gr
@@ -21,10 +21,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 import assistant.web  # noqa: F401  (Gradio environment first)
-from assistant.csv_export import csv_bytes
-from assistant.errors import KasuharaError
 from assistant.answer_parts import contact_lines, guidance_lines, logged_parts
-from assistant.levels import feedback_label
+from assistant.core.errors import KasuharaError
+from assistant.core.levels import feedback_label
+from assistant.csv_export import csv_bytes
 from assistant.question_log import (
     LEVELS,
     OFFICE_TZ,
@@ -503,14 +503,3 @@ def mount(app: FastAPI, question_log: QuestionLog, auth: OfficerAuth, labels: Ma
     gr.mount_gradio_app(app, console.build(), path=CONSOLE_PREFIX, auth_dependency=auth.dependency,
                         **mount_options(**mount_overrides))
     return console
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """Serve only the console (and its login page)."""
-    from assistant.web.app import serve_alone
-
-    serve_alone("officer", "担当者用コンソールだけを起動します。", 7861, argv)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,6 +1,6 @@
 """The staff chat (`/`): ask in Japanese, see whom to consult, how urgent it is, and the manual behind it.
 
-Run alone with `python -m assistant.web.staff_chat [--host 127.0.0.1] [--port 7860]`.
+Served by `assistant.web.app` (`kasuhara serve`, or `kasuhara serve --pages staff` for this page alone).
 
 Everything a member of staff typed is shown as text: the Chatbot renders Markdown, so user-derived
 strings go through `md_text` (entities + backslash escapes) and the Chatbot still sanitises HTML.
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 import gradio as gr
 
@@ -237,14 +237,3 @@ class StaffChat:
 
 def build_staff_chat(assistant: Any, **options: Any) -> gr.Blocks:
     return StaffChat(assistant, **options).build()
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """Serve only the staff chat."""
-    from assistant.web.app import serve_alone
-
-    serve_alone("staff", "スタッフ用チャットだけを起動します。", 7860, argv)
-
-
-if __name__ == "__main__":
-    main()

@@ -17,7 +17,7 @@ from typing import Callable, Iterable
 import numpy as np
 from pydantic import BaseModel
 
-from assistant.text import fold
+from assistant.core.text import fold
 
 LEXICON_POLICY = Path(__file__).resolve().parent / "lexicon_escalation.toml"
 _ORDER = ("urgent", "report", "consult")

