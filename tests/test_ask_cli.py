@@ -23,7 +23,8 @@ def test_ask_prints_answer_level_and_citations(runner: CliRunner) -> None:
     result = runner.invoke(main, ["ask", "お客様に怒鳴られた。誰に相談すればいい？"])
     assert result.exit_code == 0, result.output
     assert "対応レベル: 相談 (consult)" in result.output
-    assert "[1] 2章 未然防止 › 相談体制の整備①" in result.output and "(p.28)" in result.output
+    assert "[1] 相談窓口・相談対応者の設置 p.28 ─ " in result.output  # the label, first words included
+    assert "2章 未然防止 › 相談体制の整備①" in result.output  # and where it sits in the manual
     assert "記録ID: " in result.output
 
 
@@ -32,6 +33,9 @@ def test_ask_json_has_the_documented_object(runner: CliRunner) -> None:
     data = json.loads(result.output)
     assert data["escalation"]["level"] == "urgent" and data["answered"] is True
     assert data["citations"][0]["page"] == 28 and len(data["log_id"]) == 32
+    parts = data["parts"]  # the answer's parts, as every surface renders them
+    assert parts["level"]["id"] == "urgent" and parts["contacts"][0]["tel"] == "tel:110"
+    assert parts["guidance"] and parts["quotes"][0]["label"].startswith("[1] ")
 
 
 def test_ask_json_stdin_answers_each_line_in_order(runner: CliRunner) -> None:
