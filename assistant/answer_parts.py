@@ -56,7 +56,8 @@ class AnswerParts:
     """What one answer says, in the asker's language (`language`, e.g. "ja", "en").
 
     `guidance`: sentences of the organisation's guidance, in order. `notes`: the organisation's
-    remarks that are not guidance (the manual does not cover the question; contacts are examples).
+    remarks beside it (the topic is in a chapter not yet loaded). `contacts_note`: a remark on the
+    contacts (they are examples).
     `quotes`: verbatim manual passages, numbered [n]. `labels`: one label per quote, the first words
     of the passage included, so that no two read the same.
     """
@@ -69,6 +70,7 @@ class AnswerParts:
     labels: tuple[str, ...]
     reasons: tuple[str, ...]
     notes: tuple[str, ...] = ()
+    contacts_note: str = ""
     language: str = DEFAULT_LANGUAGE
 
     def to_json(self) -> dict[str, Any]:
@@ -81,6 +83,7 @@ class AnswerParts:
             "quotes": [{**c.to_json(), "label": label} for c, label in zip(self.quotes, self.labels)],
             "reasons": list(self.reasons),
             "notes": list(self.notes),
+            "contacts_note": self.contacts_note,
         }
 
     @classmethod
@@ -97,6 +100,7 @@ class AnswerParts:
             labels=labels,
             reasons=tuple(data.get("reasons", [])),
             notes=tuple(data.get("notes", [])),
+            contacts_note=data.get("contacts_note", ""),
             language=data.get("language", DEFAULT_LANGUAGE),
         )
 
@@ -105,8 +109,10 @@ class AnswerParts:
 
 
 _REQUIRED = ("org_heading", "level_banner", "what_to_do", "whom_to_contact", "emergency", "onsite",
-             "small_business", "head_office", "head_office_text", "example_note", "topic_gap_line",
-             "manual_heading", "quote_line", "unanswered", "sources_hint", "call_emergency", "call_desk")
+             "small_business", "head_office", "head_office_text", "contact_text", "example_note",
+             "topic_gap_line", "unreadable", "manual_heading", "quote_line", "unanswered", "sources_hint",
+             "call_emergency", "call_desk", "cli_level", "cli_reasons", "cli_sources", "cli_unanswered",
+             "cli_log_id")
 
 
 def load_wording(path: Path) -> dict[str, dict[str, Any]]:
@@ -139,20 +145,21 @@ def sentences(text: str) -> tuple[str, ...]:
 
 def compose_parts(level: LevelText, answered: bool, citations: Sequence[Citation], reasons: Sequence[str],
                   contacts: Contacts, wording: Mapping[str, Any], language: str, not_covered: str = "",
-                  topic_gap: tuple[str, str] | None = None) -> AnswerParts:
+                  topic_gap: tuple[str, str] | None = None, unreadable: bool = False) -> AnswerParts:
     """The parts of one answer. `level`, `contacts`, `wording` and `not_covered` are already in
     `language`; `topic_gap` is (topic, chapter) when the question is about a part of the manual
-    that is not ingested."""
+    that is not ingested; `unreadable` when no character of the question could be read."""
     notes: list[str] = []
-    if not answered and level.id != "outside":
+    if unreadable:
+        guidance = sentences(wording["unreadable"])
+    elif not answered and level.id != "outside":
         guidance = sentences(not_covered)
         if topic_gap is not None:
             notes.append(wording["topic_gap_line"].format(topic=topic_gap[0], chapter=topic_gap[1]))
     else:
         guidance = sentences(level.guidance)
     chosen = _contacts(level.id, answered, contacts, wording)
-    if contacts.example_values and any(c.kind == "head_office" for c in chosen):
-        notes.append(wording["example_note"])
+    example = contacts.example_values and any(c.kind == "head_office" for c in chosen)
     return AnswerParts(
         level=LevelPart(level.id, level.label, level.route),
         answered=answered,
@@ -162,6 +169,7 @@ def compose_parts(level: LevelText, answered: bool, citations: Sequence[Citation
         labels=tuple(citation_labels(citations)),
         reasons=tuple(reasons),
         notes=tuple(notes),
+        contacts_note=wording["example_note"] if example else "",
         language=language,
     )
 
@@ -176,10 +184,11 @@ def _contacts(level: str, answered: bool, contacts: Contacts, wording: Mapping[s
         chosen.append(ContactPart("emergency", wording["emergency"], emergency.note, emergency.number,
                                   emergency.number, emergency.tel))
     if level == "consult" and answered:
-        chosen.append(ContactPart("onsite", wording["onsite"], f"{contacts.onsite.role}({contacts.onsite.how})"))
+        chosen.append(ContactPart("onsite", wording["onsite"], wording["contact_text"].format(
+            role=contacts.onsite.role, how=contacts.onsite.how)))
         if contacts.small_business:
-            chosen.append(ContactPart("small_business", wording["small_business"],
-                                      f"{contacts.small_business.role}({contacts.small_business.how})"))
+            chosen.append(ContactPart("small_business", wording["small_business"], wording["contact_text"].format(
+                role=contacts.small_business.role, how=contacts.small_business.how)))
     if level in ("urgent", "report") or not answered:
         desk = contacts.head_office
         chosen.append(ContactPart("head_office", wording["head_office"],
@@ -206,12 +215,12 @@ def answer_text(parts: AnswerParts, wording: Mapping[str, Any]) -> str:
     if parts.answered or parts.level.id == "outside":
         lines.append(wording["level_banner"].format(label=parts.level.label, route=parts.level.route))
     lines += [f"・{s}" for s in parts.guidance]
-    lines += [f"・{note}" for note in parts.notes if note != wording["example_note"]]
+    lines += [f"・{note}" for note in parts.notes]
     if parts.contacts:
         lines.append(wording["whom_to_contact"] + ":")
         lines += [f"・{c.title}: {c.text}" for c in parts.contacts]
-        if wording["example_note"] in parts.notes:
-            lines.append(wording["example_note"])
+        if parts.contacts_note:
+            lines.append(parts.contacts_note)
     if parts.quotes:
         lines.append(wording["manual_heading"])
         lines += [wording["quote_line"].format(quote=c.quote, n=c.n) for c in parts.quotes]
@@ -241,5 +250,5 @@ def guidance_lines(parts: AnswerParts) -> list[str]:
 
 
 def contact_lines(parts: AnswerParts) -> list[str]:
-    """Whom to contact, one line each: 「本社の相談窓口: …」."""
-    return [f"{c.title}: {c.text}" for c in parts.contacts]
+    """Whom to contact, one line each: 「本社の相談窓口: …」, then the remark on them, if any."""
+    return [f"{c.title}: {c.text}" for c in parts.contacts] + ([parts.contacts_note] if parts.contacts_note else [])

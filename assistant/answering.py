@@ -23,7 +23,7 @@ from assistant.core.errors import KasuharaError
 from assistant.core.index import IndexReader, IndexStore
 from assistant.core.levels import LEVELS
 from assistant.core.settings import Settings
-from assistant.core.text import replace_unreadable
+from assistant.core.text import REPLACEMENT, replace_unreadable
 from assistant.core.tokens import get_tokenizer
 from assistant.glossary import load_glossary
 from assistant.language import JAPANESE, question_language
@@ -60,6 +60,7 @@ _POINTING_BACK = ("それ", "その", "そこ", "これ", "この", "こうい�
                   "どっち", "which", "how often", "how many")
 _TOPIC_CHANGE = ("ところで", "話は変わ", "話変わ", "別件", "by the way", "unrelated", "another question")
 _SUPPORT_HITS = 2  # retrieved passages quoted beside the ones the route rests on
+UNREADABLE_REASON = "読めない文字だけの質問(置き換え文字のみ)"
 
 
 class InvalidQuestionError(KasuharaError):
@@ -128,6 +129,12 @@ def clean_question(text: str, max_chars: int) -> str:
             f"質問が長すぎます({len(cleaned)}文字)。{max_chars}文字以内にまとめて入力してください。"
         )
     return cleaned
+
+
+def is_unreadable(question: str) -> bool:
+    """True when undecodable bytes were replaced (U+FFFD) and nothing readable is left: there is
+    nothing to route, so the staff member is asked to type it again (and shown the desk)."""
+    return REPLACEMENT in question and not any(ch.isalnum() for ch in question)
 
 
 def with_history(question: str, history: Sequence[str]) -> str:
@@ -252,10 +259,12 @@ class Assistant:
         index = self._index
         text, alone = self._context(question, history, index)
         retrieval = alone or index.retriever.retrieve(text)
-        decision = self.decide(text, retrieval, index)
+        unreadable = is_unreadable(question)
+        decision = (Decision(index.router.fixed_route("none", [UNREADABLE_REASON]), False) if unreadable
+                    else self.decide(text, retrieval, index))
         route, answered, gap = decision.route, decision.answered, decision.gap
         citations = cite(self._supporting_chunks(route, retrieval)) if answered else []
-        parts = self.compose(route, citations, answered, gap, self.language_of(question))
+        parts = self.compose(route, citations, answered, gap, self.language_of(question), unreadable)
         body = answer_text(parts, self.wording[parts.language])
         mode, fallback = "extractive", None
         if self.settings.llm_model or self.chat_model is not None:
@@ -341,14 +350,14 @@ class Assistant:
         return question_language(question, self._language_words)
 
     def compose(self, route: Route, citations: list[Citation], answered: bool, gap: TopicGap | None = None,
-                language: str = JAPANESE) -> AnswerParts:
+                language: str = JAPANESE, unreadable: bool = False) -> AnswerParts:
         """The parts of an answer in `language`, from the policy's, the contacts' and the wording's texts."""
         policy = self.policy
         return compose_parts(
             policy.level_text(route.level, language), answered, citations, route.reasons,
             self.contacts.in_language(language), self.wording[language], language,
             not_covered=policy.not_covered_in(language),
-            topic_gap=(gap.name, gap.chapter) if gap is not None else None,
+            topic_gap=(gap.name, gap.chapter) if gap is not None else None, unreadable=unreadable,
         )
 
     def _generate(self, question: str, route: Route, citations: list[Citation], extractive: str,

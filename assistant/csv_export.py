@@ -49,31 +49,33 @@ def _local_time(value: datetime | None) -> str:
     return value.astimezone(OFFICE_TZ).strftime("%Y-%m-%d %H:%M:%S") if value else ""
 
 
-# (header shown to officers, how to get the value from a row and its answer's parts)
-LOG_COLUMNS: list[tuple[str, Callable[[LogRow, AnswerParts], Any]]] = [
-    ("ID", lambda r, p: r.uid),
-    ("日時(JST)", lambda r, p: _local_time(r.created_at)),
-    ("利用経路", lambda r, p: r.surface),
-    ("セッション", lambda r, p: r.session_id),
-    ("区分", lambda r, p: p.level.label),
-    ("対応先", lambda r, p: p.level.route),
-    ("判定理由", lambda r, p: " / ".join(r.reasons)),
-    ("回答済み", lambda r, p: "はい" if r.answered else "いいえ"),
-    ("対応状況", lambda r, p: r.status),
-    ("評価", lambda r, p: feedback_label(r.feedback)),
-    ("評価日時(JST)", lambda r, p: _local_time(r.feedback_at)),
-    ("質問", lambda r, p: r.question),
-    ("入力の注記", lambda r, p: r.input_note),
-    ("言語", lambda r, p: p.language),
-    ("いまやること", lambda r, p: "\n".join(guidance_lines(p))),
-    ("相談先", lambda r, p: "\n".join(contact_lines(p))),
-    ("回答", lambda r, p: r.answer),
-    ("引用", lambda r, p: "\n".join(p.labels)),
-    ("回答方式", lambda r, p: r.answer_mode),
-    ("フォールバック理由", lambda r, p: r.fallback_reason or ""),
-    ("所要時間(ms)", lambda r, p: f"{r.latency_ms:.0f}"),
-    ("埋め込みモデル", lambda r, p: r.embedder),
-    ("索引バージョン", lambda r, p: r.index_version),
+# (header shown to officers, how to get the value from a row, its answer's parts and the
+# policy's level labels). 区分 is always the policy's label, whatever language the staff member saw.
+LOG_COLUMNS: list[tuple[str, Callable[[LogRow, AnswerParts, Mapping[str, str]], Any]]] = [
+    ("ID", lambda r, p, labels: r.uid),
+    ("日時(JST)", lambda r, p, labels: _local_time(r.created_at)),
+    ("利用経路", lambda r, p, labels: r.surface),
+    ("セッション", lambda r, p, labels: r.session_id),
+    ("区分", lambda r, p, labels: labels.get(r.level, r.level)),
+    ("区分ID", lambda r, p, labels: r.level),
+    ("対応先", lambda r, p, labels: p.level.route),
+    ("判定理由", lambda r, p, labels: " / ".join(r.reasons)),
+    ("回答済み", lambda r, p, labels: "はい" if r.answered else "いいえ"),
+    ("対応状況", lambda r, p, labels: r.status),
+    ("評価", lambda r, p, labels: feedback_label(r.feedback)),
+    ("評価日時(JST)", lambda r, p, labels: _local_time(r.feedback_at)),
+    ("質問", lambda r, p, labels: r.question),
+    ("入力の注記", lambda r, p, labels: r.input_note),
+    ("言語", lambda r, p, labels: p.language),
+    ("いまやること", lambda r, p, labels: "\n".join(guidance_lines(p))),
+    ("相談先", lambda r, p, labels: "\n".join(contact_lines(p))),
+    ("回答", lambda r, p, labels: r.answer),
+    ("引用", lambda r, p, labels: "\n".join(p.labels)),
+    ("回答方式", lambda r, p, labels: r.answer_mode),
+    ("フォールバック理由", lambda r, p, labels: r.fallback_reason or ""),
+    ("所要時間(ms)", lambda r, p, labels: f"{r.latency_ms:.0f}"),
+    ("埋め込みモデル", lambda r, p, labels: r.embedder),
+    ("索引バージョン", lambda r, p, labels: r.index_version),
 ]
 
 
@@ -82,7 +84,7 @@ def write_csv(rows: Iterable[LogRow], fp: IO[str], labels: Mapping[str, str]) ->
     `labels`: {level id: label}, the policy's."""
     header = [name for name, _ in LOG_COLUMNS]
     table = ((row, logged_parts(row, labels)) for row in rows)
-    write_table(header, ([get(r, p) for _, get in LOG_COLUMNS] for r, p in table), fp)
+    write_table(header, ([get(r, p, labels) for _, get in LOG_COLUMNS] for r, p in table), fp)
 
 
 def csv_bytes(rows: Iterable[LogRow], labels: Mapping[str, str]) -> bytes:

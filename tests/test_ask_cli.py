@@ -28,6 +28,14 @@ def test_ask_prints_answer_level_and_citations(runner: CliRunner) -> None:
     assert "記録ID: " in result.output
 
 
+def test_an_english_question_gets_the_lines_after_the_answer_in_english(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["ask", "A customer shouted at me for twenty minutes. Who should I talk to?"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("[Guidance from your organisation]\n")
+    assert "Level: Consult (consult)" in result.output and "Log ID: " in result.output
+    assert "対応レベル" not in result.output and "記録ID" not in result.output
+
+
 def test_ask_json_has_the_documented_object(runner: CliRunner) -> None:
     result = runner.invoke(main, ["ask", "--json", "客に殴られた"])
     data = json.loads(result.output)

@@ -123,6 +123,37 @@ def test_a_question_in_english_gets_the_organisations_parts_in_english(assistant
         assert f"「{citation.quote}」[{citation.n}]" in answer.answer
     japanese = assistant.ask("お客様に怒鳴られた。誰に相談すればいい？").parts
     assert japanese.language == "ja" and japanese.level.label == "相談"
+    if level == "consult":
+        assert f"・On site: {english.onsite.role} ({english.onsite.how})" in answer.answer.splitlines()
+
+
+def test_officers_read_the_policys_labels_for_an_answer_given_in_english(assistant: Assistant) -> None:
+    import csv
+    import io
+
+    from assistant.csv_export import csv_bytes
+
+    answer = assistant.ask("A customer hit me and said he will come back tomorrow.")
+    assert answer.parts.language == "en" and answer.parts.level.label == "Urgent"
+    row = assistant.question_log.get(answer.log_id)
+    table = list(csv.DictReader(io.StringIO(csv_bytes([row], assistant.policy.labels).decode("utf-8-sig"))))
+    assert (table[0]["区分"], table[0]["区分ID"], table[0]["言語"]) == ("緊急", "urgent", "en")
+    assert table[0]["いまやること"].splitlines() == list(answer.parts.guidance)
+    assert table[0]["相談先"].splitlines()[-1] == answer.parts.contacts_note  # the remark goes with the contacts
+
+
+def test_a_question_of_unreadable_bytes_only_is_asked_again_and_logged(assistant: Assistant) -> None:
+    from assistant.answering import UNREADABLE_REASON
+
+    answer = assistant.ask("\udc82\udca0\udc82\udca2")  # Shift_JIS bytes as argv or stdin carry them
+    parts = answer.parts
+    assert answer.question == "\ufffd" * 4 and not answer.answered and answer.citations == []
+    assert parts.guidance == sentences(assistant.wording["ja"]["unreadable"])
+    assert parts.reasons == (UNREADABLE_REASON,) and [c.kind for c in parts.contacts] == ["head_office"]
+    row = assistant.question_log.get(answer.log_id)
+    assert row.question == answer.question and row.input_note.startswith("読めないバイト列")
+    readable = assistant.ask("客に殴られた\udc80")  # one stray byte: still a question, still urgent
+    assert readable.route.level == "urgent" and readable.answered
 
 
 def test_urgent_answer_carries_emergency_note_and_head_office(assistant: Assistant) -> None:

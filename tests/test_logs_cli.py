@@ -282,6 +282,6 @@ def test_an_unrated_answer_has_one_name_in_the_cli_and_the_csv(tmp_path) -> None
     unrated = LogRow(**{f.name: getattr(record, f.name) for f in fields(LogRecord)})
     rated = LogRow(**{f.name: getattr(record, f.name) for f in fields(LogRecord)}, feedback=-1)
     column = dict(LOG_COLUMNS)["評価"]
-    assert column(unrated, None) == "未評価" and column(rated, None) == "役に立たなかった"
+    assert column(unrated, None, {}) == "未評価" and column(rated, None, {}) == "役に立たなかった"
     lines = _show_lines(unrated, QuestionLog("sqlite://", tmp_path / "spool"), {"consult": "相談"})
     assert any(line.endswith("評価: 未評価") for line in lines)

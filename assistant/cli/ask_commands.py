@@ -22,20 +22,22 @@ def _assistant():
     return Assistant(settings)
 
 
-def _print_person(answer) -> None:
+def _print_person(answer, wording) -> None:
+    """The answer text, then its level, reasons and sources, in the answer's language."""
     parts = answer.parts
+    texts = wording[parts.language]
     click.echo(answer.answer)
     click.echo("")
-    click.echo(f"対応レベル: {parts.level.label} ({parts.level.id}) — {parts.level.route}")
-    click.echo(f"判断の理由: {' / '.join(parts.reasons)}")
+    click.echo(texts["cli_level"].format(label=parts.level.label, id=parts.level.id, route=parts.level.route))
+    click.echo(texts["cli_reasons"].format(reasons=" / ".join(parts.reasons)))
     if parts.quotes:
-        click.echo("出典:")
+        click.echo(texts["cli_sources"])
         for c, label in zip(parts.quotes, parts.labels):
             click.echo(f"  {label}")
             click.echo(f"      {c.section}『{c.source}』")
     if not answer.answered:
-        click.echo("※ マニュアルに該当する記載がないため、相談窓口を案内しています。")
-    click.echo(f"記録ID: {answer.log_id}  ({answer.latency_ms:.0f} ms)")
+        click.echo(texts["cli_unanswered"])
+    click.echo(texts["cli_log_id"].format(uid=answer.log_id, ms=answer.latency_ms))
 
 
 def _stdin_lines():
@@ -84,7 +86,7 @@ def ask(question: str, as_json: bool, history: tuple[str, ...], session: str) ->
         else:
             if note:
                 click.echo(f"注意: {note}。", err=True)
-            _print_person(answer)
+            _print_person(answer, assistant.wording)
             if batch:
                 click.echo("-" * 40)
     pending = assistant.question_log.pending_spool()

@@ -198,7 +198,12 @@ def _show_lines(row: LogRow, log: QuestionLog, labels: dict[str, str]) -> Iterat
     yield f"ID: {row.uid}"
     yield f"日時: {_local(row.created_at, seconds=True)} (日本時間)"
     yield f"利用経路: {row.surface}    セッション: {printable(row.session_id) or '-'}"
-    yield f"区分: {parts.level.label} ({row.level})" + (f" — {printable(parts.level.route)}" if parts.level.route else "")
+    yield f"区分: {labels.get(row.level, row.level)} ({row.level})" + (
+        f" — {printable(parts.level.route)}" if parts.level.route else "")
+    if parts.language != "ja":
+        yield f"回答の言語: {parts.language}"
+    if row.input_note:
+        yield f"入力の注記: {printable(row.input_note)}"
     yield f"判定理由: {printable(' / '.join(row.reasons)) or '-'}"
     yield f"回答: {'あり' if row.answered else 'なし(マニュアルで回答できず)'}    方式: {row.answer_mode}"
     if row.fallback_reason:

@@ -189,9 +189,9 @@ class OfficerConsole:
         parts = logged_parts(row, self.labels)
         meta = "\n".join([
             f"日時: {_local(row.created_at, seconds=True)}(JST)  経路: {row.surface}  所要: {row.latency_ms:.0f} ms",
-            f"区分: {parts.level.label}({row.level})  {parts.level.route}",
+            f"区分: {self.labels.get(row.level, row.level)}({row.level})  {parts.level.route}",
             f"回答: {'あり' if row.answered else '未回答'}  評価: {feedback_label(row.feedback)}"
-            f"  言語: {parts.language}",
+            f"  言語: {parts.language}" + (f"  入力の注記: {row.input_note}" if row.input_note else ""),
             "いまやること: " + (" / ".join(guidance_lines(parts)) or "-"),
             "相談先: " + (" / ".join(contact_lines(parts)) or "-"),
             "判定理由: " + (" / ".join(row.reasons) or "-"),

@@ -85,16 +85,15 @@ def _org_block(answer: Any, wording: Mapping[str, Any]) -> list[str]:
     parts: AnswerParts = answer.parts
     if answer.mode != "extractive":
         return [md_text(line) for line in answer.answer.splitlines() if line.strip()]
-    notes = [n for n in parts.notes if n != wording["example_note"]]
     lines = [f"**{md_text(wording['org_heading'])} {md_text(wording['what_to_do'])}**"]
-    lines += [f"- {md_text(s)}" for s in (*parts.guidance, *notes)]
+    lines += [f"- {md_text(s)}" for s in (*parts.guidance, *parts.notes)]
     # The banner already shows the emergency note and its link.
     listed = [c for c in parts.contacts if c.kind != "emergency"]
     if listed:
         lines += ["", f"**{md_text(wording['whom_to_contact'])}**"]
         lines += [f"- {md_text(c.title)}: {md_text(c.text)}" for c in listed]
-        if wording["example_note"] in parts.notes:
-            lines += ["", md_text(wording["example_note"])]
+        if parts.contacts_note:
+            lines += ["", md_text(parts.contacts_note)]
     return lines
 
 
