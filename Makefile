@@ -2,7 +2,7 @@
 #   make run   set up ./.venv if needed, build the index if needed, serve the staff chat and console
 #   make test  set up if needed (incl. Chromium, CJK fonts, PostgreSQL), check the import contracts,
 #              run the whole test suite and print the 15 slowest tests
-# For development: make test-fast (no index, model, browser or servers; about two minutes).
+# For development: make test-fast (no index, model, browser or servers; about a minute).
 VENV ?= .venv
 STAMP := $(VENV)/.kasuhara-installed
 HOST ?= 127.0.0.1
