@@ -116,8 +116,8 @@ _REQUIRED = ("org_heading", "level_banner", "what_to_do", "whom_to_contact", "em
 
 
 def load_wording(path: Path) -> dict[str, dict[str, Any]]:
-    """prompts/extractive.toml as {language: {key: text}}. Every language needs every key the
-    Japanese table has; `words` (optional) are lower-case words that tell the language apart.
+    """prompts/extractive.toml as {language: {key: text}}. Every language needs every text the
+    answers use (`_REQUIRED`); `words` (optional) are lower-case words that tell the language apart.
     Raises WordingError naming the file, the language and the missing keys."""
     if not path.is_file():
         raise WordingError(f"回答の文面ファイルが見つかりません: {path}")

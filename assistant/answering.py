@@ -168,6 +168,8 @@ class Assistant:
         self.wording = load_wording(self.settings.prompts_dir / "extractive.toml")
         self._language_words = {language: frozenset(map(str.lower, table.get("words", [])))
                                 for language, table in self.wording.items() if language != JAPANESE}
+        # The directory in each language, merged once here rather than on every answer.
+        self._contacts = {language: self.contacts.in_language(language) for language in self.wording}
         self.question_log = question_log or QuestionLog.open(self.settings)
         self._corrections = corrections or self.question_log.level_corrections
         self.chat_model = chat_model
@@ -355,7 +357,7 @@ class Assistant:
         policy = self.policy
         return compose_parts(
             policy.level_text(route.level, language), answered, citations, route.reasons,
-            self.contacts.in_language(language), self.wording[language], language,
+            self._contacts[language], self.wording[language], language,
             not_covered=policy.not_covered_in(language),
             topic_gap=(gap.name, gap.chapter) if gap is not None else None, unreadable=unreadable,
         )

@@ -1,11 +1,5 @@
-"""Index: chunks -> Chroma (dense, our embeddings, cosine) + bm25s (fugashi tokens) + a manifest.
-
-Layout under `data_dir/index/`:
-    builds/<build_id>/manifest.json   written last: a build without it is incomplete
-    builds/<build_id>/chunks.jsonl    the chunks, in BM25 row order
-    builds/<build_id>/bm25/           bm25s index
-    builds/<build_id>/chroma/         Chroma PersistentClient (when no Chroma URL is configured)
-    CURRENT                           {"build": "<build_id>"}, replaced atomically when a build completes
+"""Index builds: chunks -> Chroma (dense, our embeddings, cosine) + bm25s (fugashi tokens) + a manifest,
+in the layout `assistant.core.index` reads (see its docstring).
 
 So a failed or killed build never touches the index being served; the swap is one os.replace.
 A rebuild (not forced) takes the vectors of unchanged chunk texts from the serving build, so an edit to

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import socket
 from datetime import datetime, timedelta
@@ -284,4 +285,10 @@ def test_an_unrated_answer_has_one_name_in_the_cli_and_the_csv(tmp_path) -> None
     column = dict(LOG_COLUMNS)["評価"]
     assert column(unrated, None, {}) == "未評価" and column(rated, None, {}) == "役に立たなかった"
     lines = _show_lines(unrated, QuestionLog("sqlite://", tmp_path / "spool"), {"consult": "相談"})
+    noted = LogRow(**{**{f.name: getattr(record, f.name) for f in fields(LogRecord)},
+                      "input_note": "読めないバイト列を置き換え文字(�)にしました"})
+    # The header lines only: the officer lines after them read the row's history from the log.
+    shown = list(itertools.takewhile(lambda line: line != "質問:", _show_lines(
+        noted, QuestionLog("sqlite://", tmp_path / "spool2"), {"consult": "相談"})))
+    assert "入力の注記: 読めないバイト列を置き換え文字(�)にしました" in shown and "区分: 相談 (consult)" in shown
     assert any(line.endswith("評価: 未評価") for line in lines)
