@@ -159,7 +159,7 @@ def compose_parts(level: LevelText, answered: bool, citations: Sequence[Citation
     else:
         guidance = sentences(level.guidance)
     chosen = _contacts(level.id, answered, contacts, wording)
-    example = contacts.example_values and any(c.kind == "head_office" for c in chosen)
+    example = contacts.example_values and any(c.kind != "emergency" for c in chosen)
     return AnswerParts(
         level=LevelPart(level.id, level.label, level.route),
         answered=answered,

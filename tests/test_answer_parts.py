@@ -153,6 +153,7 @@ def test_parts_round_trip_through_json_and_render_the_text() -> None:
                           wording["ja"], "ja")
     assert AnswerParts.from_json(json.loads(json.dumps(parts.to_json(), ensure_ascii=False))) == parts
     assert [c.kind for c in parts.contacts] == ["onsite", "small_business"]
+    assert parts.contacts_note == wording["ja"]["example_note"]  # the shipped on-site contacts are examples too
     text = answer_text(parts, wording["ja"]).splitlines()
     assert text[:2] == ["【組織の案内】", "【相談】現場の相談対応者(店長など)に相談"]
     assert text[2:4] == [f"・{s}" for s in sentences(policy.level("consult").guidance)]

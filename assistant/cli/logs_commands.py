@@ -19,7 +19,6 @@ import click
 
 from assistant.answer_parts import (
     AnswerParts,
-    contact_lines,
     guidance_lines,
     logged_parts,
 )
@@ -214,7 +213,9 @@ def _show_lines(row: LogRow, log: QuestionLog, labels: dict[str, str]) -> Iterat
     yield "質問:"
     yield "  " + printable(row.question, keep_newlines=True).replace("\n", "\n  ")
     yield from _listed("いまやること:", guidance_lines(parts))
-    yield from _listed("相談先:", contact_lines(parts))
+    yield from _listed("相談先:", [f"{c.title}: {c.text}" for c in parts.contacts])
+    if parts.contacts_note:
+        yield f"  {printable(parts.contacts_note)}"
     yield "回答:"
     yield "  " + (printable(row.answer, keep_newlines=True).replace("\n", "\n  ") or "-")
     yield from _citation_lines(parts)
