@@ -2,6 +2,7 @@
 
     python -m evals.routing_split evals/routing/raw/*.jsonl          # once: split and seal
     python -m evals.routing_split --add more/*.jsonl                 # later: training split only
+    python -m evals.routing_split --seal-another new/*.jsonl         # a further sealed split, once
 
 Writes corpus/routing_examples.jsonl (the training split, which officers extend) and
 evals/routing/sealed.jsonl (the sealed test split), and prints the sealed file's SHA-256 for
@@ -10,6 +11,9 @@ text is the same; the later item of a pair is dropped. It refuses to overwrite a
 split: a sealed split is made before any tuning, once. `--add` appends new parts to the training
 split only, dropping any item that nearly duplicates an item of either split or is grounded on a
 page that grounds a sealed item (so nothing leaks from the sealed split into training).
+`--seal-another` writes the next sealed split of `SEALED_SETS` from newly written parts, kept whole
+(no training share), dropping items that nearly duplicate an item of any split or rest on a page
+that grounds one; like the first, it is never overwritten.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from assistant.core.embeddings import get_embeddings
 from assistant.core.levels import LEVELS
 from assistant.core.settings import Settings
 from assistant.core.text import fold
-from evals.routing_eval import SEALED_SET, sha256_of
+from evals.routing_eval import SEALED_SET, SEALED_SETS, sha256_of
 
 DUPLICATE_COSINE = 0.95
 SEALED_SHARE = 0.2
@@ -83,9 +87,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("parts", nargs="+", type=Path)
     parser.add_argument("--reseal", action="store_true", help="overwrite an existing sealed split")
     parser.add_argument("--add", action="store_true", help="append to the training split; the sealed one stays")
+    parser.add_argument("--seal-another", action="store_true", help="write the next sealed split, whole")
     args = parser.parse_args(argv)
     if args.add:
         add_to_training(args.parts)
+        return
+    if args.seal_another:
+        seal_another(args.parts)
         return
     if SEALED_SET.exists() and not args.reseal:
         raise SystemExit(f"{SEALED_SET} は封印済みです。作り直すときだけ --reseal を付けてください。")
@@ -107,30 +115,55 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"封印ファイルの SHA-256: {sha256_of(SEALED_SET)}")
 
 
-def add_to_training(parts: Sequence[Path]) -> None:
-    settings = Settings()
-    existing = [json.loads(l) for path in (settings.routing_examples_path, SEALED_SET)
-                for l in path.read_text(encoding="utf-8").splitlines() if l.strip()]
-    sealed_sources = {json.loads(l)["source"] for l in SEALED_SET.read_text(encoding="utf-8").splitlines() if l}
+def _existing(settings: Settings) -> list[dict]:
+    """Every item of the training split and of the sealed splits written so far."""
+    paths = [settings.routing_examples_path, *(p for p in SEALED_SETS if p.exists())]
+    return [json.loads(l) for path in paths for l in path.read_text(encoding="utf-8").splitlines() if l.strip()]
+
+
+def _new_items(settings: Settings, parts: Sequence[Path], sources_of: list[dict]
+               ) -> tuple[list[dict], list[dict]]:
+    """(existing items, the new items that neither rest on a page of `sources_of` nor nearly
+    duplicate an existing or earlier new item); what is dropped is printed."""
+    existing = _existing(settings)
+    taken = {r["source"] for r in sources_of}
     new = read_parts(parts)
     for row in new:
-        if row["source"] in sealed_sources:
-            print(f"封印側と同じ出典のため除外: {row['id']} ({row['source']})", file=sys.stderr)
-    new = [r for r in new if r["source"] not in sealed_sources]
-    rows = existing + new
+        if row["source"] in taken:
+            print(f"既存の出典と同じため除外: {row['id']} ({row['source']})", file=sys.stderr)
+    rows = existing + [r for r in new if r["source"] not in taken]
     vectors = get_embeddings(settings).embed_questions([r["text"] for r in rows])
     kept, dropped = drop_near_duplicates(rows, vectors, keep_first=len(existing))
     for row_id, kept_id, similarity in dropped:
         print(f"重複として除外: {row_id} (≈ {kept_id}, cosine {similarity:.3f})", file=sys.stderr)
-    added = kept[len(existing):]
+    return existing, kept[len(existing):]
+
+
+def add_to_training(parts: Sequence[Path]) -> None:
+    settings = Settings()
+    sealed = [json.loads(l) for p in SEALED_SETS if p.exists()
+              for l in p.read_text(encoding="utf-8").splitlines() if l.strip()]
+    existing, added = _new_items(settings, parts, sealed)
     training = [json.loads(l) for l in settings.routing_examples_path.read_text(encoding="utf-8").splitlines() if l]
-    start = 1 + max(int(r["id"][1:]) for r in existing)
+    start = 1 + max(int(r["id"][1:]) for r in existing if r["id"].startswith("r"))
     for number, row in enumerate(added, start=start):
         row["id"] = f"r{number:04d}"
     write_jsonl(settings.routing_examples_path, training + added)
-    print(f"学習用に {len(added)} 件を追加(重複 {len(dropped)} 件を除外): 学習用 {len(training) + len(added)} 件")
+    print(f"学習用に {len(added)} 件を追加: 学習用 {len(training) + len(added)} 件")
     print("追加分のレベル別:", dict(Counter(r["level"] for r in added)))
 
+
+def seal_another(parts: Sequence[Path]) -> None:
+    """Write the first sealed split of SEALED_SETS that does not exist yet; its ids stay as written."""
+    target = next((p for p in SEALED_SETS if not p.exists()), None)
+    if target is None:
+        raise SystemExit("封印した評価用はすべて作成済みです。新しい封印には evals/routing_eval.py の SEALED_SETS に追加してください。")
+    settings = Settings()
+    existing = _existing(settings)
+    _, sealed = _new_items(settings, parts, existing)
+    write_jsonl(target, sealed)
+    print(f"{target.name} に {len(sealed)} 件を封印しました。レベル別:", dict(Counter(r["level"] for r in sealed)))
+    print(f"封印ファイルの SHA-256: {sha256_of(target)}")
 
 if __name__ == "__main__":
     main()

@@ -26,7 +26,7 @@ from assistant.router_model import (
     load_examples,
     urgent_threshold,
 )
-from evals.routing_eval import SEALED_SET
+from evals.routing_eval import SEALED_SETS
 
 pytest_plugins = ["built_index"]
 
@@ -40,8 +40,12 @@ def _inputs(assistant: Assistant, texts: list[str]) -> list[RoutingInput]:
 # --- the routing set -------------------------------------------------------------------------------
 
 
+def _all_rows() -> list[RoutingExample]:
+    return load_examples(TRAINING_SET, LEVELS) + [r for path in SEALED_SETS for r in load_examples(path, LEVELS)]
+
+
 def test_routing_set_meets_the_issue_quotas_and_is_sourced() -> None:
-    rows = load_examples(TRAINING_SET, LEVELS) + load_examples(SEALED_SET, LEVELS)
+    rows = _all_rows()
     levels = Counter(r.level for r in rows)
     assert len(rows) >= 600
     assert levels["urgent"] >= 150 and levels["consult"] >= 150
@@ -52,16 +56,35 @@ def test_routing_set_meets_the_issue_quotas_and_is_sourced() -> None:
     assert len({r.id for r in rows}) == len(rows)
 
 
-def test_sealed_split_is_the_committed_one() -> None:
-    """evals/README.md records the sealed split's hash; a changed file fails here."""
+@pytest.mark.parametrize("path", SEALED_SETS, ids=lambda p: p.name)
+def test_sealed_split_is_the_committed_one(path: Path) -> None:
+    """evals/README.md records each sealed split's hash; a changed file fails here."""
     readme = (PROJECT_ROOT / "evals" / "README.md").read_text(encoding="utf-8")
-    recorded = re.search(r"sealed\.jsonl.*?`([0-9a-f]{64})`", readme, re.S)
-    assert recorded, "evals/README.md must state the sealed split's SHA-256"
-    assert hashlib.sha256(SEALED_SET.read_bytes()).hexdigest() == recorded.group(1)
+    recorded = re.search(rf"`evals/routing/{re.escape(path.name)}` SHA-256: `([0-9a-f]{{64}})`", readme)
+    assert recorded, f"evals/README.md must state the SHA-256 of {path.name}"
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == recorded.group(1)
+
+
+# The first 800 messages were split item by item, so pages that grounded several of them ground items
+# on both sides (evals/README.md says how many); everything written later is split by page.
+_FIRST_SPLIT_IDS = 800
+
+
+def test_no_page_grounds_items_of_two_splits_except_in_the_first_split() -> None:
+    """Nothing leaks between splits through a shared source page."""
+    training = load_examples(TRAINING_SET, LEVELS)
+    first, *later = [load_examples(p, LEVELS) for p in SEALED_SETS]
+    first_sources = {r.source for r in first}
+    added = [r for r in training if int(r.id[1:]) > _FIRST_SPLIT_IDS]
+    assert not [r.id for r in added if r.source in first_sources]
+    earlier = {r.source for r in training} | first_sources
+    for split in later:
+        assert not [r.id for r in split if r.source in earlier]
+        earlier |= {r.source for r in split}
 
 
 def test_no_near_duplicates_within_or_across_the_splits(assistant: Assistant) -> None:
-    rows = load_examples(TRAINING_SET, LEVELS) + load_examples(SEALED_SET, LEVELS)
+    rows = _all_rows()
     vectors = cached_question_vectors(assistant.embeddings, [r.text for r in rows], assistant.settings.cache_dir)
     vectors = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
     similarity = vectors @ vectors.T
