@@ -18,7 +18,8 @@ The SVM's coefficients give the words shown as reasons; the voting neighbours ar
 
 The decision is cost-sensitive. Missing an urgent message costs far more than escalating one that is
 not, so a message is urgent when P(urgent) reaches a threshold set on out-of-fold probabilities for an
-urgent recall of at least 0.98, even when another level is more probable.
+urgent recall of at least 0.98, even when another level is more probable. Folds hold out whole source
+pages, so the threshold is set on messages the model meets as it meets new ones.
 
 Training takes seconds and happens when the assistant loads (never while answering); the fitted
 model is cached on disk, keyed by everything it was trained from.
@@ -43,7 +44,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.model_selection import StratifiedGroupKFold, cross_val_predict
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import normalize
 from sklearn.svm import LinearSVC
@@ -54,11 +55,12 @@ from assistant.core.text import fold
 log = logging.getLogger(__name__)
 
 # Bump when features, model or decision change: the cache key includes it.
-ROUTER_VERSION = "router-v8"
+ROUTER_VERSION = "router-v9"
 URGENT = "urgent"
 URGENT_RECALL_TARGET = 0.98
 CV_FOLDS = 5
 CV_SEED = 0
+THRESHOLD_REPEATS = 5  # fold draws whose median urgent threshold is used
 KNN_K = 10  # neighbours that vote; 5 and 20 measured the same in cross-validation
 STACKER_C = 1.0
 # Chosen by cross-validation (see the module docstring); `kasuhara eval routing --select` re-measures.
@@ -223,10 +225,26 @@ class LinearScorer:
         return proba.mean(axis=0)
 
 
-def out_of_fold_probabilities(pipeline: Pipeline, inputs: Sequence[RoutingInput], labels: Sequence[str]
-                              ) -> np.ndarray:
-    """Stratified 5-fold out-of-fold P(level), shape (n, n_classes), classes in sorted order."""
-    folds = StratifiedKFold(n_splits=CV_FOLDS, shuffle=True, random_state=CV_SEED)
+Folds = list[tuple[np.ndarray, np.ndarray]]
+
+
+def page_folds(examples: Sequence[RoutingExample], n_splits: int = CV_FOLDS, seed: int = CV_SEED) -> Folds:
+    """Stratified k-fold (train, test) index pairs that never split the messages of one source page.
+
+    Writers ground several messages on one page, and those share wording; a fold that holds out a
+    message while training on its sibling scores it too kindly. Holding out whole pages scores the
+    router as it meets new messages (the sealed splits share no page with training either).
+    A correction has no page and is its own group.
+    """
+    labels = [e.level for e in examples]
+    groups = [e.source or e.id for e in examples]
+    folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    return list(folds.split(np.zeros(len(labels)), labels, groups))
+
+
+def out_of_fold_probabilities(pipeline: Pipeline, inputs: Sequence[RoutingInput], labels: Sequence[str],
+                              folds: Folds) -> np.ndarray:
+    """Out-of-fold P(level) over `folds` (see `page_folds`), shape (n, n_classes), classes in sorted order."""
     return cross_val_predict(clone(pipeline), list(inputs), np.asarray(labels), cv=folds, method="predict_proba")
 
 
@@ -375,8 +393,9 @@ class RouterModel:
 def fit_router_model(examples: Sequence[RoutingExample], inputs: Sequence[RoutingInput]) -> RouterModel:
     """Fit on all examples; the urgent threshold comes from 5-fold out-of-fold probabilities.
 
-    The SVM's out-of-fold probabilities and each example's leave-one-out neighbour votes train the
-    stacker; the stacker's own out-of-fold probabilities set the threshold. Shapes: one RoutingInput
+    Folds hold out whole source pages (`page_folds`). The SVM's out-of-fold probabilities and each
+    example's leave-one-out neighbour votes train the stacker; the stacker's own out-of-fold
+    probabilities set the threshold (the median over several fold draws). Shapes: one RoutingInput
     per example, in the same order. Raises RoutingDataError if a level has fewer than 5 examples.
     """
     labels = np.asarray([e.level for e in examples])
@@ -385,7 +404,8 @@ def fit_router_model(examples: Sequence[RoutingExample], inputs: Sequence[Routin
     if thin:
         raise RoutingDataError(f"ルーティングの例文が少なすぎるレベルがあります: {thin}(各 {CV_FOLDS} 件以上必要です)。")
     classes = sorted(counts)
-    svm_oof = out_of_fold_probabilities(make_pipeline(), inputs, labels)
+    folds = page_folds(examples)
+    svm_oof = out_of_fold_probabilities(make_pipeline(), inputs, labels, folds)
     svm = make_pipeline().fit(list(inputs), labels)
     text_matrix = normalize(svm.named_steps["features"].text_.transform([_doc(x) for x in inputs])).tocsr()
     similarities = (text_matrix @ text_matrix.T).toarray()
@@ -393,10 +413,23 @@ def fit_router_model(examples: Sequence[RoutingExample], inputs: Sequence[Routin
     onehot = (labels[:, None] == np.asarray(classes)).astype(float)
     meta = _meta(svm_oof, knn_votes(similarities, onehot))
     stacker = LogisticRegression(C=STACKER_C, max_iter=2000)
-    folds = StratifiedKFold(n_splits=CV_FOLDS, shuffle=True, random_state=CV_SEED)
     oof = cross_val_predict(stacker, meta, labels, cv=folds, method="predict_proba")
-    threshold = urgent_threshold(labels == URGENT, oof[:, classes.index(URGENT)]) if URGENT in counts else 1.0
+    threshold = _stable_threshold(stacker, meta, labels, examples, oof) if URGENT in counts else 1.0
     return RouterModel(svm, stacker.fit(meta, labels), text_matrix, threshold, list(examples), oof)
+
+
+def _stable_threshold(stacker: LogisticRegression, meta: np.ndarray, labels: np.ndarray,
+                      examples: Sequence[RoutingExample], oof: np.ndarray) -> float:
+    """The median over THRESHOLD_REPEATS fold draws of the urgent threshold on the stacker's
+    out-of-fold probabilities. One draw's threshold is a low order statistic of a few hundred urgent
+    probabilities and moves with the draw; the median moves less (the stacker refits in milliseconds)."""
+    u = sorted(set(labels)).index(URGENT)
+    is_urgent = labels == URGENT
+    thresholds = [urgent_threshold(is_urgent, oof[:, u])]
+    for seed in range(CV_SEED + 1, CV_SEED + THRESHOLD_REPEATS):
+        draw = cross_val_predict(stacker, meta, labels, cv=page_folds(examples, seed=seed), method="predict_proba")
+        thresholds.append(urgent_threshold(is_urgent, draw[:, u]))
+    return float(np.median(thresholds))
 
 
 def build_inputs(texts: Sequence[str], tokenizer: Callable[[str], list[str]],

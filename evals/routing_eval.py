@@ -1,10 +1,11 @@
 """Routing evaluation: the learned router beside today's lexicon router, on the routing set.
 
 - Cross-validation on the training split (corpus/routing_examples.jsonl plus officers' corrections):
-  stratified 5-fold and nested, so each outer fold is fitted exactly as the product fits (its own
-  inner cross-validation sets the urgent threshold) and scored on messages it never saw.
-- The sealed split (evals/routing/sealed.jsonl), scored once by the router the assistant serves.
-  Nothing is tuned on it; its SHA-256 is recorded in evals/README.md.
+  stratified 5-fold by source page (`page_folds`) and nested, so each outer fold is fitted exactly as
+  the product fits (its own inner cross-validation sets the urgent threshold) and scored on messages
+  from pages it never saw.
+- The sealed splits (`SEALED_SETS`), each scored by the router the assistant serves, and pooled.
+  Nothing is tuned on them; their SHA-256 are recorded in evals/README.md.
 
 Both routers are scored with the product's safety phrases on top (they can only raise to urgent),
 since that is what staff get. `select_models` compares candidate models by cross-validation.
@@ -29,15 +30,12 @@ from sklearn.metrics import (
     log_loss,
     precision_recall_fscore_support,
 )
-from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 from tqdm import tqdm
 
 from assistant.answering import Assistant
 from assistant.core.levels import LEVELS
 from assistant.router_model import (
-    CV_FOLDS,
-    CV_SEED,
     URGENT,
     RoutingExample,
     RoutingFeatures,
@@ -46,6 +44,7 @@ from assistant.router_model import (
     load_examples,
     make_pipeline,
     out_of_fold_probabilities,
+    page_folds,
     urgent_threshold,
 )
 from assistant.routing import Router
@@ -80,17 +79,26 @@ class RoutingScores:
 
 
 @dataclass(frozen=True)
+class SealedScores:
+    """Both routers on one sealed split."""
+
+    name: str  # the metric prefix: "sealed" for sealed.jsonl, "sealed2" for sealed-2.jsonl
+    file: str
+    sha256: str
+    learned: RoutingScores
+    lexicon: RoutingScores
+
+
+@dataclass(frozen=True)
 class RoutingReport:
     training_examples: int
     corrections: int
     corrections_routed_as_corrected: int
-    sealed_examples: int
-    sealed_sha256: str
     urgent_threshold: float
     learned_cv: RoutingScores | None
-    learned_sealed: RoutingScores
     lexicon_train: RoutingScores
-    lexicon_sealed: RoutingScores
+    sealed: list[SealedScores]
+    learned_sealed_all: RoutingScores | None  # the learned router on every sealed split pooled
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -120,36 +128,41 @@ def scores(expected: Sequence[str], routed: Sequence[str], ids: Sequence[str] = 
 
 
 def evaluate_routing(assistant: Assistant, cross_validate: bool = True, progress: bool = False,
-                     sealed_path: Path = SEALED_SET) -> RoutingReport:
+                     sealed_paths: Sequence[Path] = SEALED_SETS) -> RoutingReport:
     """Score the learned and the lexicon router; cross-validation (nested, about 30 fits) is optional."""
     make_inputs = assistant.routing_inputs
     router = assistant.router
     training = router.model.examples
-    sealed = load_examples(sealed_path, LEVELS)
     train_inputs = make_inputs([e.text for e in training])
-    sealed_inputs = make_inputs([e.text for e in sealed])
     lexicon = LexiconRouter(assistant.embeddings.embed_passages)
 
     def lexicon_levels(inputs: Sequence[RoutingInput]) -> list[str]:
         return [_floor(router, x.text, lexicon.route(x.text, x.tokens, x.vector)) for x in inputs]
 
+    sealed, pooled_expected, pooled_routed, pooled_ids = [], [], [], []
+    for number, path in enumerate(sealed_paths, start=1):
+        examples = load_examples(path, LEVELS)
+        inputs = make_inputs([e.text for e in examples])
+        expected, ids = [e.level for e in examples], [e.id for e in examples]
+        routed = [router.route(x.text, x.tokens, x.vector).level for x in inputs]
+        sealed.append(SealedScores(
+            name="sealed" if number == 1 else f"sealed{number}", file=path.name, sha256=sha256_of(path),
+            learned=scores(expected, routed, ids, keep_misses=True),
+            lexicon=scores(expected, lexicon_levels(inputs), ids, keep_misses=True)))
+        pooled_expected += expected
+        pooled_routed += routed
+        pooled_ids += ids
     corrections = [(e, x) for e, x in zip(training, train_inputs) if e.is_correction]
-    learned_cv = _nested_cv(assistant, training, train_inputs, progress) if cross_validate else None
     return RoutingReport(
         training_examples=len(training),
         corrections=len(corrections),
         corrections_routed_as_corrected=sum(
             router.route(x.text, x.tokens, x.vector).level == e.level for e, x in corrections),
-        sealed_examples=len(sealed),
-        sealed_sha256=sha256_of(sealed_path),
         urgent_threshold=router.model.urgent_threshold,
-        learned_cv=learned_cv,
-        learned_sealed=scores([e.level for e in sealed],
-                              [router.route(x.text, x.tokens, x.vector).level for x in sealed_inputs],
-                              [e.id for e in sealed], keep_misses=True),
+        learned_cv=_nested_cv(assistant, training, train_inputs, progress) if cross_validate else None,
         lexicon_train=scores([e.level for e in training], lexicon_levels(train_inputs)),
-        lexicon_sealed=scores([e.level for e in sealed], lexicon_levels(sealed_inputs), [e.id for e in sealed],
-                              keep_misses=True),
+        sealed=sealed,
+        learned_sealed_all=scores(pooled_expected, pooled_routed, pooled_ids) if pooled_ids else None,
     )
 
 
@@ -161,9 +174,7 @@ def _nested_cv(assistant: Assistant, examples: Sequence[RoutingExample], inputs:
                progress: bool) -> RoutingScores:
     labels = np.asarray([e.level for e in examples])
     routed = np.empty(len(examples), dtype=object)
-    folds = StratifiedKFold(n_splits=CV_FOLDS, shuffle=True, random_state=CV_SEED)
-    splits = list(folds.split(np.zeros(len(labels)), labels))
-    for train, test in tqdm(splits, desc="交差検証", unit="分割", file=sys.stderr, disable=not progress):
+    for train, test in tqdm(page_folds(examples), desc="交差検証", unit="分割", file=sys.stderr, disable=not progress):
         model = fit_router_model([examples[i] for i in train], [inputs[i] for i in train])
         fold_router = Router(assistant.router.policy, assistant.reader.chunks, model)
         for i in test:
@@ -207,14 +218,15 @@ class CandidateScores:
 
 def select_models(assistant: Assistant, progress: bool = False,
                   candidates: Callable[[], dict[str, Pipeline]] = candidate_models) -> list[CandidateScores]:
-    """Stratified 5-fold out-of-fold probabilities of each candidate on the training split."""
+    """Out-of-fold probabilities of each candidate on the training split (5 folds by source page)."""
     examples = load_examples(assistant.settings.routing_examples_path, LEVELS)
     inputs = assistant.routing_inputs([e.text for e in examples])
     labels = np.asarray([e.level for e in examples])
+    folds = page_folds(examples)
     results = [_candidate_scores("stack: SVM + 10 nearest by tf-idf (chosen)", labels,
                                  fit_router_model(examples, inputs).oof_probabilities)]
     for name, pipeline in tqdm(candidates().items(), desc="モデル比較", file=sys.stderr, disable=not progress):
-        oof = out_of_fold_probabilities(clone(pipeline), inputs, labels)
+        oof = out_of_fold_probabilities(clone(pipeline), inputs, labels, folds)
         results.append(_candidate_scores(name, labels, oof))
     return results
 

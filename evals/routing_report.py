@@ -7,35 +7,44 @@ from __future__ import annotations
 
 from typing import Any
 
-COLUMNS = (("learned_cv", "学習型 5分割CV"), ("learned_sealed", "学習型 封印"),
-           ("lexicon_train", "語彙ルール 学習用"), ("lexicon_sealed", "語彙ルール 封印"))
 FLAT_METRICS = ("accuracy", "macro_f1", "urgent_recall")
-_ROW_KEYS = {"learned_cv": "learned.cv", "learned_sealed": "learned.sealed",
-             "lexicon_train": "lexicon.train", "lexicon_sealed": "lexicon.sealed"}
+
+
+def _columns(routing: dict[str, Any]) -> list[tuple[str, dict[str, Any], str]]:
+    """(column label, scores, metric prefix) in table order: the learned router, then the lexicon."""
+    sealed = routing["sealed"]
+    columns = [("学習型 CV(ページ別5分割)", routing["learned_cv"], "learned.cv")] if routing.get("learned_cv") else []
+    columns += [(f"学習型 封印{i}", s["learned"], f"learned.{s['name']}") for i, s in enumerate(sealed, start=1)]
+    if len(sealed) > 1:
+        columns.append(("学習型 封印すべて", routing["learned_sealed_all"], "learned.sealed_all"))
+    columns.append(("語彙ルール 学習用", routing["lexicon_train"], "lexicon.train"))
+    columns += [(f"語彙ルール 封印{i}", s["lexicon"], f"lexicon.{s['name']}") for i, s in enumerate(sealed, start=1)]
+    return columns
 
 
 def flat(routing: dict[str, Any]) -> dict[str, float]:
     """routing.<router>.<split>.<metric> for the gate and --compare."""
-    out = {}
-    for key, prefix in _ROW_KEYS.items():
-        if routing.get(key):
-            out.update({f"routing.{prefix}.{m}": float(routing[key][m]) for m in FLAT_METRICS})
-    return out
+    return {f"routing.{prefix}.{m}": float(scores[m]) for _, scores, prefix in _columns(routing) for m in FLAT_METRICS}
 
 
 def _table(routing: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
-    present = [(key, label) for key, label in COLUMNS if routing.get(key)]
-    header = ["指標"] + [label for _, label in present]
-    levels = routing["learned_sealed"]["levels"]
-    rows = [["例文数"] + [str(routing[k]["examples"]) for k, _ in present],
-            ["正解率"] + [f"{routing[k]['accuracy']:.3f}" for k, _ in present],
-            ["macro-F1"] + [f"{routing[k]['macro_f1']:.3f}" for k, _ in present],
-            ["緊急の再現率"] + [f"{routing[k]['urgent_recall']:.3f}" for k, _ in present]]
+    columns = _columns(routing)
+    header = ["指標"] + [label for label, _, _ in columns]
+    levels = routing["lexicon_train"]["levels"]
+    rows = [["例文数"] + [str(c["examples"]) for _, c, _ in columns],
+            ["正解率"] + [f"{c['accuracy']:.3f}" for _, c, _ in columns],
+            ["macro-F1"] + [f"{c['macro_f1']:.3f}" for _, c, _ in columns],
+            ["緊急の再現率"] + [f"{c['urgent_recall']:.3f}" for _, c, _ in columns]]
     for level in levels:
         rows.append([f"{level} 適合率/再現率"] + [
-            f"{routing[k]['per_level'][level]['precision']:.2f}/{routing[k]['per_level'][level]['recall']:.2f}"
-            for k, _ in present])
+            f"{c['per_level'][level]['precision']:.2f}/{c['per_level'][level]['recall']:.2f}" for _, c, _ in columns])
     return header, rows
+
+
+def _sealed_summary(routing: dict[str, Any]) -> str:
+    if not routing["sealed"]:
+        return "封印は採点せず"
+    return "、".join(f"封印{i} {s['learned']['examples']} 件" for i, s in enumerate(routing["sealed"], start=1))
 
 
 def _confusion(scores: dict[str, Any]) -> list[str]:
@@ -52,33 +61,37 @@ def summary_text(routing: dict[str, Any]) -> str:
     line = lambda cells: "".join(c.ljust(widths[0]) if i == 0 else c.rjust(widths[i])  # noqa: E731
                                  for i, c in enumerate(cells))
     out = [f"ルーティング(学習用 {routing['training_examples']} 件・うち担当者の修正 {routing['corrections']} 件、"
-           f"封印 {routing['sealed_examples']} 件、緊急の閾値 {routing['urgent_threshold']:.3f})",
+           f"{_sealed_summary(routing)}、緊急の閾値 {routing['urgent_threshold']:.3f})",
            line(header)] + [line(r) for r in rows]
     if routing["corrections"]:
         out.append(f"担当者の修正どおりに判定: {routing['corrections_routed_as_corrected']}/{routing['corrections']} 件")
-    out += ["", "学習型ルーター・封印の混同行列(行: 期待、列: 判定)"] + _confusion(routing["learned_sealed"])
+    for i, split in enumerate(routing["sealed"], start=1):
+        out += ["", f"学習型ルーター・封印{i}の混同行列(行: 期待、列: 判定)"] + _confusion(split["learned"])
     return "\n".join(out)
 
 
 def markdown(routing: dict[str, Any]) -> list[str]:
     header, rows = _table(routing)
+    splits = "、".join(f"封印{i} `{s['file']}` {s['learned']['examples']} 件(SHA-256 `{s['sha256'][:16]}…`)"
+                      for i, s in enumerate(routing["sealed"], start=1))
     md = ["## ルーティング(対応レベルの判定)", "",
-          f"学習用 {routing['training_examples']} 件(担当者の修正 {routing['corrections']} 件を含む)、"
-          f"封印した評価用 {routing['sealed_examples']} 件(SHA-256 `{routing['sealed_sha256'][:16]}…`)。"
+          f"学習用 {routing['training_examples']} 件(担当者の修正 {routing['corrections']} 件を含む)。"
+          f"封印した評価用: {splits}。"
           f"緊急の閾値 {routing['urgent_threshold']:.3f}(交差検証で緊急の再現率 0.98 以上になる値)。"
-          "CV は層化 5 分割の入れ子交差検証、語彙ルールは学習しないので学習用全体での値です。"
+          "CV は出典ページ単位の層化 5 分割による入れ子交差検証、語彙ルールは学習しないので学習用全体での値です。"
           "どちらも安全のための語句(緊急への引き上げ)を含めた、職員に届く判定です。", "",
           "| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
     md += ["| " + " | ".join(r) + " |" for r in rows]
     if routing["corrections"]:
         md += ["", f"担当者の修正どおりに判定: {routing['corrections_routed_as_corrected']}/{routing['corrections']} 件"]
-    for key, title in (("learned_sealed", "学習型ルーター"), ("lexicon_sealed", "語彙ルール")):
-        levels = routing[key]["levels"]
-        md += ["", f"### {title}・封印の混同行列(行: 期待、列: 判定)", "",
-               "| 期待 \\ 判定 | " + " | ".join(levels) + " |", "|---|" + "---:|" * len(levels)]
-        md += [f"| {l} | " + " | ".join(map(str, row)) + " |" for l, row in zip(levels, routing[key]["confusion"])]
-    misses = routing["learned_sealed"].get("misses", [])
-    if misses:
-        md += ["", "### 学習型ルーターが封印で外した例文", "", "| id | 期待 | 判定 |", "|---|---|---|"]
-        md += [f"| {m['id']} | {m['expected']} | {m['routed']} |" for m in misses]
+    for i, split in enumerate(routing["sealed"], start=1):
+        for key, title in (("learned", "学習型ルーター"), ("lexicon", "語彙ルール")):
+            levels = split[key]["levels"]
+            md += ["", f"### {title}・封印{i}の混同行列(行: 期待、列: 判定)", "",
+                   "| 期待 \\ 判定 | " + " | ".join(levels) + " |", "|---|" + "---:|" * len(levels)]
+            md += [f"| {l} | " + " | ".join(map(str, row)) + " |" for l, row in zip(levels, split[key]["confusion"])]
+        misses = split["learned"].get("misses", [])
+        if misses:
+            md += ["", f"### 学習型ルーターが封印{i}で外した例文", "", "| id | 期待 | 判定 |", "|---|---|---|"]
+            md += [f"| {m['id']} | {m['expected']} | {m['routed']} |" for m in misses]
     return md

@@ -72,13 +72,20 @@ def test_eval_writes_report_folder_with_all_rows(runner: CliRunner, small_set: P
     assert "エスカレーション正解率" in result.output
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "素朴な構成: LangChain 分割 + Chroma" in report and "## 合格基準" in report
-    # the routing section: both routers, nested CV and the sealed split, in the JSON, terminal and Markdown
+    # the routing section: both routers, nested CV and both sealed splits, in the JSON, terminal and Markdown
     routing = data["routing"]
-    assert routing["sealed_examples"] == 164 and routing["learned_cv"]["examples"] == routing["training_examples"]
-    for row in ("learned_cv", "learned_sealed", "lexicon_train", "lexicon_sealed"):
-        assert {"accuracy", "macro_f1", "urgent_recall", "per_level", "confusion"} <= set(routing[row])
-    assert routing["learned_sealed"]["urgent_recall"] > routing["lexicon_sealed"]["urgent_recall"]
-    assert "学習型 5分割CV" in result.output and "## ルーティング(対応レベルの判定)" in report
+    assert [(s["file"], s["learned"]["examples"]) for s in routing["sealed"]] == [
+        ("sealed.jsonl", 164), ("sealed-2.jsonl", 226)]
+    assert routing["learned_sealed_all"]["examples"] == 164 + 226
+    assert routing["learned_cv"]["examples"] == routing["training_examples"]
+    rows = [routing["learned_cv"], routing["lexicon_train"], routing["learned_sealed_all"]]
+    rows += [s[router] for s in routing["sealed"] for router in ("learned", "lexicon")]
+    for row in rows:
+        assert {"accuracy", "macro_f1", "urgent_recall", "per_level", "confusion"} <= set(row)
+    for split in routing["sealed"]:
+        assert split["learned"]["urgent_recall"] > split["lexicon"]["urgent_recall"]
+    assert "学習型 CV(ページ別5分割)" in result.output and "学習型 封印2" in result.output
+    assert "## ルーティング(対応レベルの判定)" in report and "学習型ルーター・封印2の混同行列" in report
 
 
 def test_modes_limit_the_rows(runner: CliRunner, small_set: Path, tmp_path: Path) -> None:
