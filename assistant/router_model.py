@@ -451,7 +451,10 @@ def training_key(examples: Sequence[RoutingExample], embedder: str, tokenizer: s
 
 def load_or_fit(examples: Sequence[RoutingExample], key: str, cache_dir: Path,
                 make_inputs: Callable[[list[str]], list[RoutingInput]]) -> RouterModel:
-    """The fitted model for these examples: from cache_dir/router-<key>.joblib, else fitted and cached."""
+    """The fitted model for these examples: from cache_dir/router-<key>.joblib, else fitted and cached.
+
+    A newly cached model replaces the others (about 20 MB each; every officer's correction changes the key).
+    """
     path = cache_dir / f"router-{key}.joblib"
     if path.is_file():
         try:
@@ -463,4 +466,7 @@ def load_or_fit(examples: Sequence[RoutingExample], key: str, cache_dir: Path,
     partial = path.with_suffix(".partial")
     joblib.dump(model, partial)
     partial.replace(path)
+    for stale in cache_dir.glob("router-*.joblib"):
+        if stale != path:
+            stale.unlink(missing_ok=True)
     return model

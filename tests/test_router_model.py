@@ -24,6 +24,8 @@ from assistant.router_model import (
     RoutingInput,
     fit_router_model,
     load_examples,
+    load_or_fit,
+    page_folds,
     urgent_threshold,
 )
 from evals.routing_eval import SEALED_SETS
@@ -116,6 +118,41 @@ def test_a_missing_routing_file_is_named(tmp_path: Path) -> None:
 
 
 # --- the decision ----------------------------------------------------------------------------------
+
+
+def test_page_folds_never_split_a_page_and_keep_the_levels() -> None:
+    """The shipped training split: every message is tested once, its page wholly on one side."""
+    examples = load_examples(TRAINING_SET, LEVELS)
+    tested = np.zeros(len(examples), dtype=int)
+    share = Counter(e.level for e in examples)
+    for train, test in page_folds(examples):
+        train_pages = {examples[i].source for i in train}
+        assert not [examples[i].id for i in test if examples[i].source in train_pages]
+        tested[test] += 1
+        in_fold = Counter(examples[i].level for i in test)
+        for level, n in share.items():  # stratified: each level's share within 2 points of the whole
+            assert abs(in_fold[level] / len(test) - n / len(examples)) < 0.02, (level, in_fold)
+    assert (tested == 1).all()
+    # a correction has no page and is a group of its own
+    corrections = [RoutingExample(id=f"log:{i}", text="x", level="consult", officer="山田") for i in range(10)]
+    assert sum(len(test) for _, test in page_folds(corrections)) == 10
+
+
+def test_a_newly_cached_router_replaces_the_old_one(tmp_path: Path) -> None:
+    """Each correction changes the training key; old fitted models must not pile up on disk."""
+    rng = np.random.default_rng(3)
+    words = {"urgent": "殴られた", "report": "相談を受けた", "consult": "怒鳴られた", "none": "窓口の作り方",
+             "outside": "有給休暇"}
+
+    def make_inputs(texts: list[str]) -> list[RoutingInput]:  # random vectors: this test is about files
+        return [RoutingInput(t, tuple(t.split()), rng.random(8).astype(np.float32)) for t in texts]
+
+    examples = [RoutingExample(id=f"{level}{i}", text=f"{word} {i}", level=level, source=f"p{level}{i}")
+                for level, word in words.items() for i in range(6)]
+    (tmp_path / "unrelated.joblib").write_bytes(b"kept")
+    load_or_fit(examples, "first", tmp_path, make_inputs)
+    load_or_fit(examples[:-1], "second", tmp_path, make_inputs)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["router-second.joblib", "unrelated.joblib"]
 
 
 @pytest.mark.parametrize("target", [0.9, 0.98, 1.0])
