@@ -117,14 +117,12 @@ def test_thresholds_file_is_read_and_checked(tmp_path: Path) -> None:
 def test_shipped_thresholds_never_below_the_issue_floors() -> None:
     minimum = load_thresholds().minimum
     assert minimum["retrieval.assistant.recall_at_3"] >= 0.9
-    # Issue 5's floor is 0.9; the lexicon router met it only on the set its word lists were written
-    # from. The learned router measures 0.894 there out of sample (evals/thresholds.toml says why);
-    # this bound is the measured figure and must not fall further.
-    assert minimum["assistant.escalation_accuracy"] >= 0.89
+    assert minimum["assistant.escalation_accuracy"] >= 0.9
     assert minimum["assistant.abstention_recall"] >= 0.9
     assert minimum["assistant.citation_validity"] == 1.0
-    assert minimum["routing.learned.sealed.urgent_recall"] >= 0.95
-    assert minimum["routing.learned.sealed.accuracy"] >= 0.90  # issue 8's floor
+    for split in ("sealed", "sealed2", "sealed_all"):
+        assert minimum[f"routing.learned.{split}.urgent_recall"] >= 0.95
+        assert minimum[f"routing.learned.{split}.accuracy"] >= 0.90  # issue 8's floor
 
 
 def test_compare_signs_deltas_by_direction() -> None:
