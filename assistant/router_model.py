@@ -9,7 +9,8 @@ Two scikit-learn learners are stacked. A linear SVM (one-vs-rest, balanced class
 scaling (`CalibratedClassifierCV`, sigmoid) reads all three feature families; the 10 labelled examples
 nearest by tf-idf cosine vote, weighted by similarity; a logistic regression trained on their
 out-of-fold outputs gives the final P(level). Chosen by stratified 5-fold cross-validation on the
-training split (`kasuhara eval routing --select`; figures in evals/README.md): among single models
+training split as it was then (`kasuhara eval routing --select`, which now folds by source page;
+figures in evals/README.md): among single models
 the SVM with Platt scaling had the best accuracy after the urgent threshold (0.890) with calibrated
 probabilities (ECE 0.09; logistic regression 0.08-0.23 depending on C), and the stack improved on it
 (accuracy 0.905 -> 0.922, ECE 0.089 -> 0.010, after the threshold 0.890 -> 0.911), mostly on short
