@@ -150,15 +150,17 @@ def compose_parts(level: LevelText, answered: bool, citations: Sequence[Citation
     `language`; `topic_gap` is (topic, chapter) when the question is about a part of the manual
     that is not ingested; `unreadable` when no character of the question could be read."""
     notes: list[str] = []
+    # A worker's or supervisor's question on an unloaded topic keeps its route; only the topic is missing.
+    routed = answered or level.id in ("outside", "report", "consult")
     if unreadable:
         guidance = sentences(wording["unreadable"])
-    elif not answered and level.id != "outside":
-        guidance = sentences(not_covered)
-        if topic_gap is not None:
-            notes.append(wording["topic_gap_line"].format(topic=topic_gap[0], chapter=topic_gap[1]))
-    else:
+    elif routed:
         guidance = sentences(level.guidance)
-    chosen = _contacts(level.id, answered, contacts, wording)
+    else:
+        guidance = sentences(not_covered)
+    if topic_gap is not None:
+        notes.append(wording["topic_gap_line"].format(topic=topic_gap[0], chapter=topic_gap[1]))
+    chosen = _contacts(level.id, answered or level.id in ("report", "consult"), contacts, wording)
     example = contacts.example_values and any(c.kind != "emergency" for c in chosen)
     return AnswerParts(
         level=LevelPart(level.id, level.label, level.route),
@@ -212,7 +214,7 @@ def answer_text(parts: AnswerParts, wording: Mapping[str, Any]) -> str:
         「…」[1]
     """
     lines = [wording["org_heading"]]
-    if parts.answered or parts.level.id == "outside":
+    if parts.answered or parts.level.id != "none":
         lines.append(wording["level_banner"].format(label=parts.level.label, route=parts.level.route))
     lines += [f"・{s}" for s in parts.guidance]
     lines += [f"・{note}" for note in parts.notes]

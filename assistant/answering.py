@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Sequence
 
 from assistant.answer_parts import AnswerParts, answer_text, compose_parts, load_wording
@@ -325,6 +325,9 @@ class Assistant:
         gap = index.topic_gaps.find(text)
         if gap is not None:
             reason = f"マニュアル未取込の話題「{gap.name}」({gap.chapter})"
+            if route.level in ("report", "consult"):
+                # Whom to go to still holds (the manual's page on it is loaded); only the topic is not.
+                return Decision(replace(route, reasons=[*route.reasons, reason]), False, gap=gap)
             return Decision(index.router.fixed_route("none", [reason]), False, gap=gap)
         if route.level in ("report", "consult"):
             return Decision(route, True)

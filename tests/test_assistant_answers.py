@@ -177,11 +177,32 @@ def test_questions_outside_customer_harassment_get_a_referral_not_a_quote(assist
     assert assistant.contacts.head_office.name in answer.answer  # and the desk, if in doubt
 
 
-def test_topic_of_an_unloaded_chapter_names_that_chapter(assistant: Assistant) -> None:
-    answer = assistant.ask("クレームの電話を録音して証拠に残してもいいですか")
+@pytest.mark.parametrize("question", ["クレームの電話を録音して証拠に残してもいいですか",
+                                      "クレームの電話って、どの時点で切ってもいいんですか？"])
+def test_topic_of_an_unloaded_chapter_names_that_chapter(assistant: Assistant, question: str) -> None:
+    answer = assistant.ask(question)
     assert not answer.answered
     assert "3章 発生時" in answer.answer
     assert any("未取込" in r for r in answer.route.reasons)
+
+
+# Written for this test after a new user's trial: each is a worker's or a supervisor's own question
+# that also names a topic of an unloaded chapter (sleep and mental care, ending a call, banning).
+OWN_QUESTION_ON_AN_UNLOADED_TOPIC = [
+    ("お客様に毎日のように怒鳴られて、最近夜も眠れません。誰に相談すればいいですか", "consult", "4章"),
+    ("店長です。スタッフからカスハラの相談を受けました。本人のメンタルが心配です。どうすれば？", "report", "4章"),
+]
+
+
+@pytest.mark.parametrize(("question", "level", "chapter"), OWN_QUESTION_ON_AN_UNLOADED_TOPIC)
+def test_an_own_question_on_an_unloaded_topic_keeps_its_route(assistant: Assistant, question: str, level: str,
+                                                              chapter: str) -> None:
+    answer = assistant.ask(question)
+    assert answer.route.level == level, answer.route.reasons
+    assert "".join(answer.parts.guidance) == assistant.policy.level(level).guidance  # whom to go to
+    assert any(chapter in note for note in answer.parts.notes)  # and which chapter is not loaded
+    assert any("未取込" in r for r in answer.route.reasons)
+    assert assistant.policy.level(level).label in answer.answer
 
 
 BOSS_HARASSMENT = [  # written for this test, before it was run; none is in the routing set

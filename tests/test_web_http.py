@@ -158,6 +158,25 @@ def test_console_handlers_check_the_officer_themselves(web_settings, web_assista
     assert list(history.iloc[-1])[1:] == ["対応中", OFFICER]
 
 
+def test_the_correction_opens_on_the_current_level_and_refuses_a_non_change(web_settings, web_assistant,
+                                                                           officer_account) -> None:
+    """From a new user's trial: the level picker showed 相談 on every record, so one click on an urgent
+    record downgraded it. It now opens on the record's level, and saving that same level is refused."""
+    auth = OfficerAuth(web_settings)
+    console = OfficerConsole(web_assistant.question_log, auth, web_assistant.policy.labels)
+    answer = web_assistant.ask("客に殴られて、外でまた待っていると言われました", surface="web")
+    assert answer.route.level == "urgent"
+    request = gr.Request(cookies={COOKIE: auth.signer.issue(auth.store.get(OFFICER))})
+    assert console.detail(answer.log_id, request)[-1]["value"] == "urgent"
+    with pytest.raises(gr.Error, match="すでに「緊急」"):
+        console.correct_level(answer.log_id, "urgent", request)
+    assert web_assistant.question_log.level_correction(answer.log_id) is None
+    console.correct_level(answer.log_id, "report", request)
+    assert console.detail(answer.log_id, request)[-1]["value"] == "report"
+    with pytest.raises(gr.Error, match="すでに「報告」"):
+        console.correct_level(answer.log_id, "report", request)
+
+
 # --- login ---------------------------------------------------------------------------------------
 
 

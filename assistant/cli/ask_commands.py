@@ -35,7 +35,7 @@ def _print_person(answer, wording) -> None:
         for c, label in zip(parts.quotes, parts.labels):
             click.echo(f"  {label}")
             click.echo(f"      {c.section}『{c.source}』")
-    if not answer.answered:
+    if not answer.answered and parts.level.id not in ("report", "consult"):  # those keep their route
         click.echo(texts["cli_unanswered"])
     click.echo(texts["cli_log_id"].format(uid=answer.log_id, ms=answer.latency_ms))
 

@@ -211,6 +211,8 @@ class OfficerConsole:
             _frame(citations, CITATION_HEADERS), _frame(retrieved, RETRIEVED_HEADERS),
             gr.update(value=row.status), self._history_frame(events), self._notes_frame(notes),
             self._correction_text(correction),
+            # Opens on the level the question has now, so one click cannot change it unnoticed.
+            gr.update(value=correction.level if correction is not None else row.level),
         )
 
     @staticmethod
@@ -252,12 +254,19 @@ class OfficerConsole:
         officer = self.auth.require_officer(request)
         if not uid:
             raise gr.Error("先に一覧から質問を選んでください。", title=NOTICE_TITLE, print_exception=False)
+        label = self.labels.get(level, level)
         try:
+            previous = self.log.level_correction(uid)
+            current = previous.level if previous is not None else self.log.get(uid).level
+            if level == current:
+                raise gr.Error(f"この質問の対応レベルはすでに「{label}」です。正しいレベルを選んでから修正してください。",
+                               title=NOTICE_TITLE, print_exception=False)
             correction = self.log.correct_level(uid, level, officer)
+        except gr.Error:
+            raise
         except Exception as exc:
             raise user_error(exc) from None
         log.info("officer %s corrected %s to %s", officer, uid[:12], level)
-        label = self.labels.get(level, level)
         if self.relearn is None:
             info(f"「{label}」に修正しました。次にアシスタントを起動したときから判定に使われます。")
         else:
@@ -391,7 +400,7 @@ class OfficerConsole:
                     notes = gr.Dataframe(headers=NOTE_HEADERS, datatype="str", interactive=False, wrap=True,
                                          label="メモ(誰が・いつ)", elem_id="kh-notes")
                     with gr.Row():
-                        correct_choice = gr.Dropdown(level_choices, value="consult",
+                        correct_choice = gr.Dropdown(level_choices, value=None,
                                                      label="正しい対応レベル(ルーターに学ばせる)", scale=2,
                                                      elem_id="kh-correct-level")
                         correct_btn = gr.Button("対応レベルを修正", scale=1, elem_id="kh-correct-save")
@@ -425,7 +434,7 @@ class OfficerConsole:
 
             options = dict(concurrency_limit=CONCURRENCY, api_visibility="private")
             detail_outputs = [uid, question, answer, meta, citations, retrieved, status_choice, history, notes,
-                              correction_now]
+                              correction_now, correct_choice]
             list_outputs = [table, uids, summary, export]
             insight_outputs = [insight_summary, per_day, sections_plot, sections_table, feedback_plot, unanswered]
 
