@@ -67,6 +67,10 @@ class InvalidQuestionError(KasuharaError):
     """The question cannot be answered as given (empty, too long)."""
 
 
+class QuestionTooLongError(InvalidQuestionError):
+    """Longer than `max_question_chars`. Still logged, so officers see every staff message."""
+
+
 @dataclass(frozen=True)
 class Answer:
     """One answered question. `parts` is what the answer says (level, what to do, whom to contact,
@@ -125,7 +129,7 @@ def clean_question(text: str, max_chars: int) -> str:
     if not cleaned:
         raise InvalidQuestionError("質問が空です。相談したい内容を入力してください。")
     if len(cleaned) > max_chars:
-        raise InvalidQuestionError(
+        raise QuestionTooLongError(
             f"質問が長すぎます({len(cleaned)}文字)。{max_chars}文字以内にまとめて入力してください。"
         )
     return cleaned
@@ -255,7 +259,11 @@ class Assistant:
         started = time.perf_counter()
         question, replaced = replace_unreadable(question)
         input_note = input_note or replaced  # a surface may have replaced bytes already, and said so
-        question = clean_question(question, self.settings.max_question_chars)
+        try:
+            question = clean_question(question, self.settings.max_question_chars)
+        except QuestionTooLongError as exc:
+            self._log_unanswered(question, str(exc), surface, session_id, input_note, started)
+            raise
         history = [h for h in (_CONTROL.sub(" ", replace_unreadable(h)[0]).strip() for h in history) if h]
         self.refresh()
         index = self._index
@@ -285,6 +293,18 @@ class Assistant:
         if surface != "eval":
             self._notify(answer)
         return answer
+
+    def _log_unanswered(self, question: str, reason: str, surface: str, session_id: str, input_note: str,
+                        started: float) -> None:
+        """Log a message that was not answered (too long): no staff message is ever dropped. An
+        officer sees it as unanswered, with why, and can read the whole of it."""
+        record = LogRecord.new(
+            surface=surface, session_id=session_id, question=_CONTROL.sub(" ", question).strip(), level="none",
+            reasons=[reason], answered=False, answer=reason,
+            latency_ms=(time.perf_counter() - started) * 1000, embedder=self.embeddings.name,
+            index_version=self._index.reader.version, input_note=input_note or "長すぎるため答えていません",
+        )
+        self.question_log.record(record)
 
     def _notify(self, answer: Answer) -> None:
         if self.notifier is None:

@@ -8,7 +8,7 @@ import pytest
 
 from assistant.answer_parts import sentences
 from assistant.answering import Assistant, InvalidQuestionError, clean_question
-from assistant.question_log import QuestionLog
+from assistant.question_log import LogFilters, QuestionLog
 
 pytest_plugins = ["built_index"]
 
@@ -259,10 +259,17 @@ def test_empty_questions_are_refused_with_a_message(assistant: Assistant, bad: s
         assistant.ask(bad)
 
 
-def test_too_long_question_is_refused_with_the_limit(assistant: Assistant) -> None:
+def test_too_long_question_is_refused_with_the_limit_and_still_logged(assistant: Assistant) -> None:
+    """No staff message is dropped: a refused long one reaches officers whole, as unanswered."""
     limit = assistant.settings.max_question_chars
+    message = "お客様に毎日怒鳴られています。" * (limit // 10) + "今日は殴られました。誰に相談すれば？ 長文-Z9"
     with pytest.raises(InvalidQuestionError, match=f"{limit}文字以内"):
-        assistant.ask("あ" * (limit + 1))
+        assistant.ask(message, surface="web")
+    rows = assistant.question_log.list(LogFilters(text="長文-Z9"))
+    assert len(rows) == 1
+    row = assistant.question_log.get(rows[0].uid)
+    assert row.question == message and not row.answered and row.surface == "web"
+    assert "長すぎ" in row.input_note and f"{limit}文字以内" in row.reasons[0]
 
 
 def test_control_characters_are_stripped_but_text_kept() -> None:
