@@ -73,6 +73,13 @@ class AnswerParts:
     contacts_note: str = ""
     language: str = DEFAULT_LANGUAGE
 
+    @property
+    def shows_route(self) -> bool:
+        """Whether the answer gives its level's route. Only an unanswered `none` does not (nothing to go
+        on); a worker's or supervisor's question on an unloaded topic keeps its route, and `outside` is
+        a referral."""
+        return self.answered or self.level.id != "none"
+
     def to_json(self) -> dict[str, Any]:
         return {
             "language": self.language,
@@ -150,11 +157,9 @@ def compose_parts(level: LevelText, answered: bool, citations: Sequence[Citation
     `language`; `topic_gap` is (topic, chapter) when the question is about a part of the manual
     that is not ingested; `unreadable` when no character of the question could be read."""
     notes: list[str] = []
-    # A worker's or supervisor's question on an unloaded topic keeps its route; only the topic is missing.
-    routed = answered or level.id in ("outside", "report", "consult")
     if unreadable:
         guidance = sentences(wording["unreadable"])
-    elif routed:
+    elif answered or level.id != "none":  # AnswerParts.shows_route
         guidance = sentences(level.guidance)
     else:
         guidance = sentences(not_covered)
@@ -214,7 +219,7 @@ def answer_text(parts: AnswerParts, wording: Mapping[str, Any]) -> str:
         「…」[1]
     """
     lines = [wording["org_heading"]]
-    if parts.answered or parts.level.id != "none":
+    if parts.shows_route:
         lines.append(wording["level_banner"].format(label=parts.level.label, route=parts.level.route))
     lines += [f"・{s}" for s in parts.guidance]
     lines += [f"・{note}" for note in parts.notes]

@@ -258,12 +258,13 @@ class OfficerConsole:
         try:
             previous = self.log.level_correction(uid)
             current = previous.level if previous is not None else self.log.get(uid).level
-            if level == current:
-                raise gr.Error(f"この質問の対応レベルはすでに「{label}」です。正しいレベルを選んでから修正してください。",
-                               title=NOTICE_TITLE, print_exception=False)
+        except Exception as exc:
+            raise user_error(exc) from None
+        if level == current:
+            raise gr.Error(f"この質問の対応レベルはすでに「{label}」です。正しいレベルを選んでから修正してください。",
+                           title=NOTICE_TITLE, print_exception=False)
+        try:
             correction = self.log.correct_level(uid, level, officer)
-        except gr.Error:
-            raise
         except Exception as exc:
             raise user_error(exc) from None
         log.info("officer %s corrected %s to %s", officer, uid[:12], level)

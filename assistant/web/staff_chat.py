@@ -53,7 +53,7 @@ _BANNER_ICONS = {"urgent": "⚠", "report": "▲", "consult": "●", "none": "�
 
 def _banner(parts: AnswerParts, wording: Mapping[str, Any]) -> str:
     """The level as a coloured banner; on urgent answers, links a phone dials with one tap."""
-    if not parts.answered and parts.level.id == "none":
+    if not parts.shows_route:
         return f'<div class="kh-banner kh-unanswered">■ {html_text(wording["unanswered"])}</div>'
     level = parts.level
     icon = _BANNER_ICONS.get(level.id, "")
