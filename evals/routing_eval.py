@@ -55,7 +55,10 @@ SEALED_SET = _ROUTING_DIR / "sealed.jsonl"
 # Written on 2026-11-30 from pages neither earlier split used, by a writer who never saw the router,
 # its data or its outputs, after the first sealed split had been scored nine times (evals/README.md).
 SEALED_SET_2 = _ROUTING_DIR / "sealed-2.jsonl"
-SEALED_SETS = (SEALED_SET, SEALED_SET_2)
+# Written on 2026-11-30 by two more such writers (briefed without example phrases), from pages no
+# earlier split used, and sealed before the training batches written beside it were added.
+SEALED_SET_3 = _ROUTING_DIR / "sealed-3.jsonl"
+SEALED_SETS = (SEALED_SET, SEALED_SET_2, SEALED_SET_3)
 
 
 @dataclass(frozen=True)

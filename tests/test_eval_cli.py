@@ -75,8 +75,8 @@ def test_eval_writes_report_folder_with_all_rows(runner: CliRunner, small_set: P
     # the routing section: both routers, nested CV and both sealed splits, in the JSON, terminal and Markdown
     routing = data["routing"]
     assert [(s["file"], s["learned"]["examples"]) for s in routing["sealed"]] == [
-        ("sealed.jsonl", 164), ("sealed-2.jsonl", 226)]
-    assert routing["learned_sealed_all"]["examples"] == 164 + 226
+        ("sealed.jsonl", 164), ("sealed-2.jsonl", 226), ("sealed-3.jsonl", 315)]
+    assert routing["learned_sealed_all"]["examples"] == 164 + 226 + 315
     assert routing["learned_cv"]["examples"] == routing["training_examples"]
     rows = [routing["learned_cv"], routing["lexicon_train"], routing["learned_sealed_all"]]
     rows += [s[router] for s in routing["sealed"] for router in ("learned", "lexicon")]
