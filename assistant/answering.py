@@ -60,7 +60,7 @@ _POINTING_BACK = ("それ", "その", "そこ", "これ", "この", "こうい�
                   "どっち", "which", "how often", "how many")
 _TOPIC_CHANGE = ("ところで", "話は変わ", "話変わ", "別件", "by the way", "unrelated", "another question")
 _SUPPORT_HITS = 2  # retrieved passages quoted beside the ones the route rests on
-UNREADABLE_REASON = "読めない文字だけの質問(置き換え文字のみ)"
+UNREADABLE_REASON = "文字として読める語のない質問(絵文字・記号・読めない文字だけ)"
 
 
 class InvalidQuestionError(KasuharaError):
@@ -136,9 +136,9 @@ def clean_question(text: str, max_chars: int) -> str:
 
 
 def is_unreadable(question: str) -> bool:
-    """True when undecodable bytes were replaced (U+FFFD) and nothing readable is left: there is
-    nothing to route, so the staff member is asked to type it again (and shown the desk)."""
-    return REPLACEMENT in question and not any(ch.isalnum() for ch in question)
+    """True when no letter or digit is left (only emoji, symbols or replaced undecodable bytes):
+    there is nothing to route, so the staff member is asked to put it in words (and shown the desk)."""
+    return not any(ch.isalnum() for ch in question)
 
 
 def with_history(question: str, history: Sequence[str]) -> str:

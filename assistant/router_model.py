@@ -56,7 +56,7 @@ from assistant.core.text import fold
 log = logging.getLogger(__name__)
 
 # Bump when features, model or decision change: the cache key includes it.
-ROUTER_VERSION = "router-v9"
+ROUTER_VERSION = "router-v10"
 URGENT = "urgent"
 URGENT_RECALL_TARGET = 0.98
 CV_FOLDS = 5
@@ -88,10 +88,16 @@ class RoutingExample:
     workplace: str = ""
     style: str = ""
     officer: str = ""
+    batch: str = ""  # the writing batch (evals/README.md); empty for a correction
 
     @property
     def is_correction(self) -> bool:
         return bool(self.officer)
+
+    @property
+    def page(self) -> str:
+        """The group that folds keep whole: the source page; a correction is its own group."""
+        return self.id if self.is_correction else (self.source or self.id)
 
 
 @dataclass(frozen=True)
@@ -238,7 +244,7 @@ def page_folds(examples: Sequence[RoutingExample], n_splits: int = CV_FOLDS, see
     A correction has no page and is its own group.
     """
     labels = [e.level for e in examples]
-    groups = [e.source or e.id for e in examples]
+    groups = [e.page for e in examples]
     folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     return list(folds.split(np.zeros(len(labels)), labels, groups))
 

@@ -19,6 +19,10 @@ from assistant.core.text import fold
 from assistant.policy import Level, Policy, PolicyError
 from assistant.router_model import ModelDecision, RouterModel
 
+# A labelled example is shown as a reason only when this alike (tf-idf cosine): a 0.1 match shares a
+# particle or two and tells a reader nothing. It still votes in the decision.
+SHOWN_NEIGHBOUR_SIMILARITY = 0.25
+
 
 @dataclass(frozen=True)
 class Route:
@@ -76,6 +80,8 @@ class Router:
         if decision.weighed_terms:
             reasons.append("判断に効いた語: " + "、".join(decision.weighed_terms))
         for n in decision.neighbours:
+            if n.similarity < SHOWN_NEIGHBOUR_SIMILARITY:
+                continue
             neighbour = self.policy.level(n.example.level).label
             # A correction's text is a logged staff question: personal data, never shown as a reason.
             shown = f"担当者の修正例 {n.example.id}" if n.example.is_correction else f"「{_short(n.example.text)}」"

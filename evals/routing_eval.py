@@ -4,6 +4,9 @@
   stratified 5-fold by source page (`page_folds`) and nested, so each outer fold is fitted exactly as
   the product fits (its own inner cross-validation sets the urgent threshold) and scored on messages
   from pages it never saw.
+- Optionally, nested cross-validation by writing batch (`batch_folds`): each batch of messages one
+  writer wrote in one round is scored by a router fitted without it, which is how the router meets a
+  writer it never saw (a diagnostic for tuning; the product folds by page).
 - The sealed splits (`SEALED_SETS`), each scored by the router the assistant serves, and pooled.
   Nothing is tuned on them; their SHA-256 are recorded in evals/README.md.
 
@@ -37,6 +40,7 @@ from assistant.answering import Assistant
 from assistant.core.levels import LEVELS
 from assistant.router_model import (
     URGENT,
+    Folds,
     RoutingExample,
     RoutingFeatures,
     RoutingInput,
@@ -99,6 +103,7 @@ class RoutingReport:
     corrections_routed_as_corrected: int
     urgent_threshold: float
     learned_cv: RoutingScores | None
+    learned_batch_cv: RoutingScores | None  # nested, one writing batch held out at a time
     lexicon_train: RoutingScores
     sealed: list[SealedScores]
     learned_sealed_all: RoutingScores | None  # the learned router on every sealed split pooled
@@ -131,8 +136,9 @@ def scores(expected: Sequence[str], routed: Sequence[str], ids: Sequence[str] = 
 
 
 def evaluate_routing(assistant: Assistant, cross_validate: bool = True, progress: bool = False,
-                     sealed_paths: Sequence[Path] = SEALED_SETS) -> RoutingReport:
-    """Score the learned and the lexicon router; cross-validation (nested, about 30 fits) is optional."""
+                     sealed_paths: Sequence[Path] = SEALED_SETS, by_batch: bool = False) -> RoutingReport:
+    """Score the learned and the lexicon router. Cross-validation by page (5 outer fits) and by
+    writing batch (one fit per batch, about 30 s each) are optional."""
     make_inputs = assistant.routing_inputs
     router = assistant.router
     training = router.model.examples
@@ -162,7 +168,10 @@ def evaluate_routing(assistant: Assistant, cross_validate: bool = True, progress
         corrections_routed_as_corrected=sum(
             router.route(x.text, x.tokens, x.vector).level == e.level for e, x in corrections),
         urgent_threshold=router.model.urgent_threshold,
-        learned_cv=_nested_cv(assistant, training, train_inputs, progress) if cross_validate else None,
+        learned_cv=(_nested_cv(assistant, training, train_inputs, page_folds(training), "交差検証", progress)
+                    if cross_validate else None),
+        learned_batch_cv=(_nested_cv(assistant, training, train_inputs, folds, "書き手別の交差検証", progress)
+                          if by_batch and (folds := batch_folds(training)) else None),
         lexicon_train=scores([e.level for e in training], lexicon_levels(train_inputs)),
         sealed=sealed,
         learned_sealed_all=scores(pooled_expected, pooled_routed, pooled_ids) if pooled_ids else None,
@@ -173,11 +182,22 @@ def _floor(router: Router, text: str, level: str) -> str:
     return URGENT if router.safety_phrase(text) is not None else level
 
 
+def batch_folds(examples: Sequence[RoutingExample]) -> Folds:
+    """Leave-one-batch-out (train, test) index pairs, batches in sorted order. Examples without a
+    batch (officers' corrections) are one more group. Empty when there are fewer than two groups."""
+    groups = np.asarray([e.batch or "(corrections)" for e in examples])
+    names = sorted(set(groups))
+    if len(names) < 2:
+        return []
+    return [(np.flatnonzero(groups != g), np.flatnonzero(groups == g)) for g in names]
+
+
 def _nested_cv(assistant: Assistant, examples: Sequence[RoutingExample], inputs: Sequence[RoutingInput],
-               progress: bool) -> RoutingScores:
+               folds: Folds, desc: str, progress: bool) -> RoutingScores:
+    """Each fold fitted exactly as the product fits (its own inner folds set the threshold), scored on its test part."""
     labels = np.asarray([e.level for e in examples])
     routed = np.empty(len(examples), dtype=object)
-    for train, test in tqdm(page_folds(examples), desc="交差検証", unit="分割", file=sys.stderr, disable=not progress):
+    for train, test in tqdm(folds, desc=desc, unit="分割", file=sys.stderr, disable=not progress):
         model = fit_router_model([examples[i] for i in train], [inputs[i] for i in train])
         fold_router = Router(assistant.router.policy, assistant.reader.chunks, model)
         for i in test:

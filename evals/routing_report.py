@@ -14,6 +14,8 @@ def _columns(routing: dict[str, Any]) -> list[tuple[str, dict[str, Any], str]]:
     """(column label, scores, metric prefix) in table order: the learned router, then the lexicon."""
     sealed = routing["sealed"]
     columns = [("学習型 CV(ページ別5分割)", routing["learned_cv"], "learned.cv")] if routing.get("learned_cv") else []
+    if routing.get("learned_batch_cv"):
+        columns.append(("学習型 CV(書き手の回ごと)", routing["learned_batch_cv"], "learned.cv_batch"))
     columns += [(f"学習型 封印{i}", s["learned"], f"learned.{s['name']}") for i, s in enumerate(sealed, start=1)]
     if len(sealed) > 1:
         columns.append(("学習型 封印すべて", routing["learned_sealed_all"], "learned.sealed_all"))
@@ -79,7 +81,10 @@ def markdown(routing: dict[str, Any]) -> list[str]:
           f"封印した評価用: {splits}。"
           f"緊急の閾値 {routing['urgent_threshold']:.3f}(交差検証で緊急の再現率 0.98 以上になる値)。"
           "CV は出典ページ単位の層化 5 分割による入れ子交差検証、語彙ルールは学習しないので学習用全体での値です。"
-          "どちらも安全のための語句(緊急への引き上げ)を含めた、職員に届く判定です。", "",
+          "どちらも安全のための語句(緊急への引き上げ)を含めた、職員に届く判定です。"
+          + ("書き手の回ごとの CV は、1 人の書き手が 1 回に書いた例文(batch)を 1 つずつ外して学習し直し、"
+             "外した回を採点したものです(知らない書き手の文への当たり方の目安)。"
+             if routing.get("learned_batch_cv") else ""), "",
           "| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
     md += ["| " + " | ".join(r) + " |" for r in rows]
     if routing["corrections"]:

@@ -1,7 +1,7 @@
 """Build the routing set once: merge the written parts, drop near-duplicates, seal a stratified 20 %.
 
     python -m evals.routing_split evals/routing/raw/*.jsonl          # once: split and seal
-    python -m evals.routing_split --add more/*.jsonl                 # later: training split only
+    python -m evals.routing_split --add --batch b6 more/*.jsonl      # later: training split only
     python -m evals.routing_split --seal-another new/*.jsonl         # a further sealed split, once
 
 Writes corpus/routing_examples.jsonl (the training split, which officers extend) and
@@ -9,7 +9,8 @@ evals/routing/sealed.jsonl (the sealed test split), and prints the sealed file's
 evals/README.md. Near-duplicates are pairs whose e5 query vectors have cosine > 0.95, or whose folded
 text is the same; the later item of a pair is dropped. It refuses to overwrite an existing sealed
 split: a sealed split is made before any tuning, once. `--add` appends new parts to the training
-split only, dropping any item that nearly duplicates an item of either split or is grounded on a
+split only, each item marked with its writing batch (`--batch`, which cross-validation by batch
+holds out whole), dropping any item that nearly duplicates an item of either split or is grounded on a
 page that grounds a sealed item (so nothing leaks from the sealed split into training).
 `--seal-another` writes the next sealed split of `SEALED_SETS` from newly written parts, kept whole
 (no training share), dropping items that nearly duplicate an item of any split or rest on a page
@@ -88,9 +89,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--reseal", action="store_true", help="overwrite an existing sealed split")
     parser.add_argument("--add", action="store_true", help="append to the training split; the sealed one stays")
     parser.add_argument("--seal-another", action="store_true", help="write the next sealed split, whole")
+    parser.add_argument("--batch", help="with --add: the writing batch of these parts (one writer, one round)")
     args = parser.parse_args(argv)
     if args.add:
-        add_to_training(args.parts)
+        if not args.batch:
+            raise SystemExit("--add には --batch(書き手と回ごとの名前、例: b6-ta)が必要です。")
+        add_to_training(args.parts, args.batch)
         return
     if args.seal_another:
         seal_another(args.parts)
@@ -139,7 +143,7 @@ def _new_items(settings: Settings, parts: Sequence[Path], sources_of: list[dict]
     return existing, kept[len(existing):]
 
 
-def add_to_training(parts: Sequence[Path]) -> None:
+def add_to_training(parts: Sequence[Path], batch: str) -> None:
     settings = Settings()
     sealed = [json.loads(l) for p in SEALED_SETS if p.exists()
               for l in p.read_text(encoding="utf-8").splitlines() if l.strip()]
@@ -148,6 +152,7 @@ def add_to_training(parts: Sequence[Path]) -> None:
     start = 1 + max(int(r["id"][1:]) for r in existing if r["id"].startswith("r"))
     for number, row in enumerate(added, start=start):
         row["id"] = f"r{number:04d}"
+        row["batch"] = batch
     write_jsonl(settings.routing_examples_path, training + added)
     print(f"学習用に {len(added)} 件を追加: 学習用 {len(training) + len(added)} 件")
     print("追加分のレベル別:", dict(Counter(r["level"] for r in added)))

@@ -77,6 +77,14 @@ def test_a_batch_answers_every_line_whatever_its_bytes(runner: CliRunner, built_
     assert log.get(objects[3]["log_id"]).input_note == ""
 
 
+def test_one_json_question_that_gets_no_answer_exits_1_like_text_mode(runner: CliRunner) -> None:
+    too_long = "長" * 2000
+    as_json = runner.invoke(main, ["ask", "--json", too_long])
+    as_text = runner.invoke(main, ["ask", too_long])
+    assert "質問が長すぎます" in json.loads(as_json.stdout)["error"]
+    assert (as_json.exit_code, as_text.exit_code) == (1, 1)
+
+
 def test_an_undecodable_argument_is_answered_and_noted(runner: CliRunner) -> None:
     question = "客に殴られた".encode("cp932").decode("utf-8", "surrogateescape")  # as argv gives it
     result = runner.invoke(main, ["ask", "--json", question])

@@ -156,6 +156,17 @@ def test_a_question_of_unreadable_bytes_only_is_asked_again_and_logged(assistant
     assert readable.route.level == "urgent" and readable.answered
 
 
+@pytest.mark.parametrize("question", ["😱😱😱", "！？！？…", "🙇‍♀️ ><"])
+def test_a_question_without_a_word_is_asked_again_in_words_and_logged(assistant: Assistant, question: str) -> None:
+    from assistant.answering import UNREADABLE_REASON
+
+    answer = assistant.ask(question)
+    assert not answer.answered and answer.parts.reasons == (UNREADABLE_REASON,)
+    assert "言葉で入力してください" in answer.answer
+    assert [c.kind for c in answer.parts.contacts] == ["head_office"]
+    assert assistant.question_log.get(answer.log_id).question == question
+
+
 def test_urgent_answer_carries_emergency_note_and_head_office(assistant: Assistant) -> None:
     answer = assistant.ask("客に「殺すぞ」と言われた")
     assert answer.route.level == "urgent"

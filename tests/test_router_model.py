@@ -133,9 +133,26 @@ def test_page_folds_never_split_a_page_and_keep_the_levels() -> None:
         for level, n in share.items():  # stratified: each level's share within 2 points of the whole
             assert abs(in_fold[level] / len(test) - n / len(examples)) < 0.02, (level, in_fold)
     assert (tested == 1).all()
-    # a correction has no page and is a group of its own
-    corrections = [RoutingExample(id=f"log:{i}", text="x", level="consult", officer="山田") for i in range(10)]
-    assert sum(len(test) for _, test in page_folds(corrections)) == 10
+    # a correction has no page (the assistant marks its source "console") and is a group of its own
+    corrections = [RoutingExample(id=f"log:{i}", text="x", level="consult", source="console", officer="山田")
+                   for i in range(10)]
+    assert [len(test) for _, test in page_folds(corrections)] == [2] * 5
+
+
+def test_batch_folds_hold_out_one_writing_batch_at_a_time() -> None:
+    from evals.routing_eval import batch_folds
+
+    examples = load_examples(TRAINING_SET, LEVELS)
+    batches = sorted({e.batch for e in examples})
+    assert "" not in batches and len(batches) >= 9  # every shipped message records its batch
+    corrections = [RoutingExample(id=f"log:{i}", text="x", level="consult", source="console", officer="山田")
+                   for i in range(3)]
+    folds = batch_folds(examples + corrections)
+    held_out = [{(examples + corrections)[i].batch for i in test} for _, test in folds]
+    assert held_out == [{""}] + [{b} for b in batches]  # the corrections first: "(" sorts before "b"
+    for train, test in folds:
+        assert not set(train) & set(test) and len(train) + len(test) == len(examples) + 3
+    assert batch_folds(corrections) == []  # one group: nothing to hold out
 
 
 def test_a_newly_cached_router_replaces_the_old_one(tmp_path: Path) -> None:
@@ -189,6 +206,18 @@ def test_reasons_name_weighed_words_and_nearest_examples(assistant: Assistant) -
     assert sum(r.startswith("近い例文: 「") for r in route.reasons) == 2
 
 
+def test_only_examples_alike_enough_are_shown_as_reasons(assistant: Assistant) -> None:
+    from assistant.routing import SHOWN_NEIGHBOUR_SIMILARITY
+
+    question = "🙇‍♀️🙇‍♀️ 😢"
+    item = _inputs(assistant, [question])[0]
+    decision = assistant.router.model.decide(item.text, item.tokens, item.vector)
+    route = assistant.router.route(item.text, item.tokens, item.vector)
+    alike = [n for n in decision.neighbours if n.similarity >= SHOWN_NEIGHBOUR_SIMILARITY]
+    assert len(alike) < len(decision.neighbours)  # this message shares nothing worth showing
+    assert sum(r.startswith("近い例文: ") for r in route.reasons) == len(alike)
+
+
 def test_a_correction_is_never_shown_to_staff_as_an_example(assistant: Assistant) -> None:
     secret = "山田さんの電話 090-1234-5678 のことで客に怒鳴られた。どうすれば"
     shipped = assistant.router.model.examples
@@ -240,4 +269,4 @@ def test_correcting_to_an_unknown_level_is_refused(assistant: Assistant) -> None
 def test_routing_examples_file_rows_are_json_objects_with_the_guide_fields() -> None:
     for line in TRAINING_SET.read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
-        assert set(row) == {"id", "text", "level", "workplace", "style", "source"}
+        assert set(row) == {"id", "text", "level", "workplace", "style", "source", "batch"}

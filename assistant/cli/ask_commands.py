@@ -93,7 +93,7 @@ def ask(question: str, as_json: bool, history: tuple[str, ...], session: str) ->
     if pending:
         click.echo(f"注意: 質問の記録先に接続できないため、{pending} 件を一時保存しています。"
                    "接続が戻ると自動で記録されます(`kasuhara logs status` で確認できます)。", err=True)
-    if failed and batch:
+    if failed:  # every mode: a question that got no answer is a failure for a script
         sys.exit(1)
 
 

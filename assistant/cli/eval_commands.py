@@ -159,10 +159,12 @@ def calibrate_command(set_path: Path | None) -> None:
               help="学習用の例文で出典ページ単位の層化 5 分割による入れ子交差検証も行います(ルーターを約 30 回学習し直します)。")
 @click.option("--sealed/--no-sealed", default=True, show_default=True,
               help="封印した評価用の例文でも採点します。調整中は --no-sealed で交差検証だけを見ます。")
+@click.option("--by-batch", is_flag=True,
+              help="書き手の回(batch)ごとに 1 つずつ外す入れ子交差検証も行います。知らない書き手の文にどう当たるかの目安です(1 回 約 30 秒 × 回の数)。")
 @click.option("--select", is_flag=True,
               help="候補のモデルを交差検証で比べます(正解率・macro-F1・対数損失・Brier・ECE・緊急の再現率)。")
 @click.option("--json", "as_json", is_flag=True, help="結果を JSON で出力します。")
-def routing_command(cv: bool, sealed: bool, select: bool, as_json: bool) -> None:
+def routing_command(cv: bool, sealed: bool, by_batch: bool, select: bool, as_json: bool) -> None:
     """対応レベルの判定だけを評価します: 学習型ルーターと語彙ルールを、交差検証と封印した評価用の例文で比べます。"""
     import json
     from dataclasses import asdict
@@ -189,7 +191,7 @@ def routing_command(cv: bool, sealed: bool, select: bool, as_json: bool) -> None
                            f" {r.ece:6.3f} {r.urgent_recall:6.3f} {r.raised_to_urgent:7.3f} {r.decided_accuracy:8.3f}")
             return
         report = evaluate_routing(assistant, cross_validate=cv, progress=progress,
-                                  sealed_paths=SEALED_SETS if sealed else ())
+                                  sealed_paths=SEALED_SETS if sealed else (), by_batch=by_batch)
     except KasuharaError as exc:
         raise _fail(exc) from exc
     click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2) if as_json
