@@ -131,6 +131,7 @@ def clean_question(text: str, max_chars: int) -> str:
     if len(cleaned) > max_chars:
         raise QuestionTooLongError(
             f"質問が長すぎます({len(cleaned)}文字)。{max_chars}文字以内にまとめて入力してください。"
+            "身の危険があるときは、まず安全を確保して 110 番、または本社の相談窓口に連絡してください。"
         )
     return cleaned
 

@@ -81,7 +81,8 @@ def test_one_json_question_that_gets_no_answer_exits_1_like_text_mode(runner: Cl
     too_long = "長" * 2000
     as_json = runner.invoke(main, ["ask", "--json", too_long])
     as_text = runner.invoke(main, ["ask", too_long])
-    assert "質問が長すぎます" in json.loads(as_json.stdout)["error"]
+    error = json.loads(as_json.stdout)["error"]
+    assert "質問が長すぎます" in error and "110 番" in error  # refused, but never without the way to safety
     assert (as_json.exit_code, as_text.exit_code) == (1, 1)
 
 

@@ -156,6 +156,13 @@ def test_a_question_of_unreadable_bytes_only_is_asked_again_and_logged(assistant
     assert readable.route.level == "urgent" and readable.answered
 
 
+@pytest.mark.parametrize("question", ["助けて", "タスケテ"])
+def test_a_bare_cry_for_help_is_urgent(assistant: Assistant, question: str) -> None:
+    answer = assistant.ask(question)
+    assert answer.route.level == "urgent" and answer.parts.contacts[0].tel == "tel:110"
+    assert answer.route.basis.startswith("安全のための語句")
+
+
 @pytest.mark.parametrize("question", ["😱😱😱", "！？！？…", "🙇‍♀️ ><"])
 def test_a_question_without_a_word_is_asked_again_in_words_and_logged(assistant: Assistant, question: str) -> None:
     from assistant.answering import UNREADABLE_REASON

@@ -55,8 +55,9 @@ def _stdin_lines():
 def ask(question: str, as_json: bool, history: tuple[str, ...], session: str) -> None:
     """質問に答えます: 相談先・エスカレーションの要否・根拠となるマニュアルの箇所。
 
-    QUESTION に - を指定すると、標準入力から 1 行に 1 問ずつ読みます。どの行も必ず答えるか
-    (読めない文字は置き換えて答え、記録に注記します)、その行のエラーを出して次の行に進みます。
+    QUESTION に - を指定すると、標準入力から 1 行に 1 問ずつ読みます。空の行は飛ばし、それ以外の
+    どの行も必ず答えるか(読めない文字は置き換えて答え、記録に注記します)、その行のエラーを出して
+    次の行に進みます。質問は既定では 1,000 文字までです。
     """
     # Library warnings are for server logs; a person at the terminal gets the Japanese notes below.
     logging.basicConfig(level=logging.ERROR, format="%(name)s: %(message)s")
