@@ -4,7 +4,7 @@ in it (the manual's quotes stay Japanese).
 Japanese is told by its script: kana and kanji. A question mostly in other letters is given the
 configured language whose `words` (prompts/extractive.toml) it uses most; Japanese when it uses
 none, because only the Japanese texts are certain to exist. Measured on the routing set by
-`tests/test_language.py` (every English message English, every Japanese one Japanese).
+`tests/test_answer_parts.py` (every English message English, every Japanese one Japanese).
 """
 
 from __future__ import annotations
