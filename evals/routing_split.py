@@ -29,7 +29,7 @@ from typing import Sequence
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from assistant.core.embeddings import get_embeddings
+from assistant.core.embeddings import cached_question_vectors, get_embeddings
 from assistant.core.levels import LEVELS
 from assistant.core.settings import Settings
 from assistant.core.text import fold
@@ -78,6 +78,11 @@ def drop_near_duplicates(rows: list[dict], vectors: np.ndarray, keep_first: int 
     return [rows[i] for i in kept], dropped
 
 
+def _vectors(settings: Settings, texts: list[str]) -> np.ndarray:
+    """e5 query vectors, (n, dim), through the assistant's on-disk cache: only new texts are embedded."""
+    return cached_question_vectors(get_embeddings(settings), texts, settings.cache_dir)
+
+
 def write_jsonl(path: Path, rows: list[dict]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
@@ -103,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         raise SystemExit(f"{SEALED_SET} は封印済みです。作り直すときだけ --reseal を付けてください。")
     settings = Settings()
     rows = read_parts(args.parts)
-    vectors = get_embeddings(settings).embed_questions([r["text"] for r in rows])
+    vectors = _vectors(settings, [r["text"] for r in rows])
     rows, dropped = drop_near_duplicates(rows, vectors)
     for row_id, kept_id, similarity in dropped:
         print(f"重複として除外: {row_id} (≈ {kept_id}, cosine {similarity:.3f})", file=sys.stderr)
@@ -136,7 +141,7 @@ def _new_items(settings: Settings, parts: Sequence[Path], sources_of: list[dict]
         if row["source"] in taken:
             print(f"既存の出典と同じため除外: {row['id']} ({row['source']})", file=sys.stderr)
     rows = existing + [r for r in new if r["source"] not in taken]
-    vectors = get_embeddings(settings).embed_questions([r["text"] for r in rows])
+    vectors = _vectors(settings, [r["text"] for r in rows])
     kept, dropped = drop_near_duplicates(rows, vectors, keep_first=len(existing))
     for row_id, kept_id, similarity in dropped:
         print(f"重複として除外: {row_id} (≈ {kept_id}, cosine {similarity:.3f})", file=sys.stderr)
